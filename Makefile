@@ -99,10 +99,10 @@ unit-bin:
 # ---------------------------------------------------------------- tests
 
 check: deps-if-missing
+	$(MAKE) style
 	$(MAKE) module
 	$(MAKE) SAN=1 progs build/san/unit-tests
-	$(MAKE) check-unit
-	$(MAKE) check-vm
+	tests/check
 
 check-unit:
 	SLOOP_SRCDIR=$(CURDIR) build/san/unit-tests $(UNIT)
@@ -139,14 +139,23 @@ deps-if-missing:
 
 # ---------------------------------------------------------------- style
 
-CHECKPATCH ?= $(firstword $(wildcard $(KDIR)/scripts/checkpatch.pl) \
-	$(wildcard /usr/src/linux-source-6.1/scripts/checkpatch.pl) \
-	$(wildcard build/linux-source/scripts/checkpatch.pl))
+# checkpatch.pl comes from Debian's linux-source-6.1, unpacked on demand.
+CHECKPATCH ?= build/linux-source/scripts/checkpatch.pl
 
-style:
-	@test -n "$(CHECKPATCH)" || { echo "checkpatch.pl not found: run make deps"; exit 1; }
-	$(CHECKPATCH) --no-tree --strict --terse --show-types \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG,LINUX_VERSION_CODE \
+$(CHECKPATCH):
+	@test -n "$(wildcard /usr/src/linux-source-6.1.tar.*)" || \
+		{ echo "linux-source-6.1 is not installed: make deps"; exit 1; }
+	mkdir -p build/linux-source
+	tar -C build/linux-source --strip-components=1 -xf \
+		$(firstword $(wildcard /usr/src/linux-source-6.1.tar.*)) \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+	touch $@
+
+style: $(CHECKPATCH)
+	perl $(CHECKPATCH) --no-tree --strict --terse --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
 		-f kmod/*.c kmod/*.h include/sloop/*.h
 
 # ---------------------------------------------------------------- install

@@ -42,6 +42,7 @@ enum sloop_cmd {
 
 	__SLOOP_CMD_MAX
 };
+
 #define SLOOP_CMD_MAX (__SLOOP_CMD_MAX - 1)
 
 enum sloop_a {
@@ -64,6 +65,7 @@ enum sloop_a {
 	SLOOP_A_REASON,			/* u32, enum sloop_down_reason */
 	__SLOOP_A_MAX
 };
+
 #define SLOOP_A_MAX (__SLOOP_A_MAX - 1)
 
 enum sloop_peer_a {
@@ -85,6 +87,7 @@ enum sloop_peer_a {
 	SLOOP_PEER_A_STATS,		/* nest, enum sloop_stats_a */
 	__SLOOP_PEER_A_MAX
 };
+
 #define SLOOP_PEER_A_MAX (__SLOOP_PEER_A_MAX - 1)
 
 /* SLOOP_PEER_A_SUBNETS holds a list of SLOOP_SUBNET nests */
@@ -97,6 +100,7 @@ enum sloop_subnet_a {
 	SLOOP_SUBNET_A_CIDR,		/* u8 */
 	__SLOOP_SUBNET_A_MAX
 };
+
 #define SLOOP_SUBNET_A_MAX (__SLOOP_SUBNET_A_MAX - 1)
 
 enum sloop_key_a {
@@ -112,6 +116,7 @@ enum sloop_key_a {
 	SLOOP_KEY_A_RX_PACKETS,		/* u64, read only */
 	__SLOOP_KEY_A_MAX
 };
+
 #define SLOOP_KEY_A_MAX (__SLOOP_KEY_A_MAX - 1)
 
 enum sloop_stats_a {
@@ -134,6 +139,7 @@ enum sloop_stats_a {
 	SLOOP_STATS_A_KEEPALIVE_RX,
 	__SLOOP_STATS_A_MAX
 };
+
 #define SLOOP_STATS_A_MAX (__SLOOP_STATS_A_MAX - 1)
 
 enum sloop_cipher {
@@ -143,6 +149,7 @@ enum sloop_cipher {
 	SLOOP_CIPHER_CHACHA20_POLY1305,
 	__SLOOP_CIPHER_MAX
 };
+
 #define SLOOP_CIPHER_MAX (__SLOOP_CIPHER_MAX - 1)
 
 enum sloop_padding {
@@ -150,6 +157,7 @@ enum sloop_padding {
 	SLOOP_PADDING_BUCKETS,		/* 256, 512, 1024, then the MTU */
 	__SLOOP_PADDING_MAX
 };
+
 #define SLOOP_PADDING_MAX (__SLOOP_PADDING_MAX - 1)
 
 enum sloop_down_reason {

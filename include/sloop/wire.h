@@ -47,10 +47,4 @@
 #define SLOOP_INNER_CTRL	0xc0
 #define SLOOP_CTRL_HDR_LEN	4	/* 0xc0, 0, be16 length */
 
-struct sloop_transport_hdr {
-	__u8 type;
-	__be32 rx_index;
-	__be64 counter;
-} __attribute__((packed));
-
 #endif /* _UAPI_SLOOP_WIRE_H */
