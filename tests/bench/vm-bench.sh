@@ -1,0 +1,159 @@
+#!/bin/bash
+# The data-path benchmark, run inside one VM (tests/bench/run): iperf3
+# single-stream TCP throughput and ping latency between two namespaces over
+# plain veth, WireGuard, IPsec ESP-in-UDP (AES-256-GCM), sloop with
+# AES-256-GCM and with ChaCha20-Poly1305, and the AEADs' own speed from
+# tcrypt, all in the same boot so that only ratios are compared.
+. "$SLOOP_SRC/tests/vm/lib.sh"
+set -u
+DUR=${BENCH_SECONDS:-5}
+res=$SLOOP_OUT/bench.jsonl
+: > "$res"
+
+hexkey() { head -c "$1" /dev/urandom | od -An -tx1 -v | tr -d ' \n'; }
+
+record() { # name mbit ping_ms
+	printf '{"path":"%s","mbit":%s,"ping_ms":%s}\n' "$1" "${2:-null}" "${3:-null}" >> "$res"
+	printf '%-28s %10s Mbit/s  %8s ms\n' "$1" "${2:-n/a}" "${3:-n/a}"
+}
+
+# measure NAME DST: iperf3 from a to b, then ping.
+measure() {
+	local name=$1 dst=$2 mbit rtt
+	ip netns exec b iperf3 -s -1 -D -B "$dst" >/dev/null 2>&1
+	sleep 0.5
+	mbit=$(ip netns exec a iperf3 -c "$dst" -t "$DUR" -J 2>/dev/null | python3 -c '
+import json, sys
+try:
+    print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
+except Exception:
+    print("null")')
+	rtt=$(ip netns exec a ping -c 20 -i 0.05 -q "$dst" 2>/dev/null |
+		sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
+	pkill -x iperf3 2>/dev/null
+	record "$name" "$mbit" "${rtt:-null}"
+}
+
+setup_veth() {
+	netns_pair a b 192.0.2 2001:db8:1
+	modprobe aesni_intel 2>/dev/null
+}
+
+setup_wireguard() {
+	local ka kb
+	ka=$(wg genkey); kb=$(wg genkey)
+	ip -n a link add wg0 type wireguard
+	ip -n b link add wg0 type wireguard
+	ip netns exec a wg set wg0 private-key <(echo "$ka") listen-port 51820 \
+		peer "$(echo "$kb" | wg pubkey)" allowed-ips 10.0.1.2/32 endpoint 192.0.2.2:51820
+	ip netns exec b wg set wg0 private-key <(echo "$kb") listen-port 51820 \
+		peer "$(echo "$ka" | wg pubkey)" allowed-ips 10.0.1.1/32 endpoint 192.0.2.1:51820
+	ip -n a addr add 10.0.1.1/24 dev wg0
+	ip -n b addr add 10.0.1.2/24 dev wg0
+	ip -n a link set wg0 up
+	ip -n b link set wg0 up
+}
+
+# ESP in UDP needs a UDP socket with UDP_ENCAP_ESPINUDP on port 4500 in
+# each namespace, as an IKE daemon would hold.
+espinudp_socket() {
+	ip netns exec "$1" python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_UDP, 100, 2)  # UDP_ENCAP, UDP_ENCAP_ESPINUDP
+s.bind(("0.0.0.0", 4500))
+time.sleep(100000)' &
+}
+
+setup_ipsec() {
+	local k1 k2 ns
+	k1=0x$(hexkey 36); k2=0x$(hexkey 36)
+	for ns in a b; do
+		ip -n $ns xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1001 reqid 1 \
+			mode tunnel aead 'rfc4106(gcm(aes))' "$k1" 128 encap espinudp 4500 4500 0.0.0.0
+		ip -n $ns xfrm state add src 192.0.2.2 dst 192.0.2.1 proto esp spi 0x1002 reqid 2 \
+			mode tunnel aead 'rfc4106(gcm(aes))' "$k2" 128 encap espinudp 4500 4500 0.0.0.0
+		espinudp_socket $ns
+	done
+	ip -n a xfrm policy add src 10.0.2.1 dst 10.0.2.2 dir out \
+		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode tunnel
+	ip -n a xfrm policy add src 10.0.2.2 dst 10.0.2.1 dir in \
+		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 2 mode tunnel
+	ip -n b xfrm policy add src 10.0.2.2 dst 10.0.2.1 dir out \
+		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 2 mode tunnel
+	ip -n b xfrm policy add src 10.0.2.1 dst 10.0.2.2 dir in \
+		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode tunnel
+	ip -n a addr add 10.0.2.1/32 dev lo
+	ip -n b addr add 10.0.2.2/32 dev lo
+	ip -n a route add 10.0.2.2/32 dev va src 10.0.2.1
+	ip -n b route add 10.0.2.1/32 dev vb src 10.0.2.2
+	sleep 1
+}
+
+# sloop with keys installed directly (no daemon yet): sloopctl attach
+# holds each device, sloopctl set installs the peer and a key in phase 0.
+setup_sloop() {
+	local cipher=$1 dev=$2 net=$3 len=32 kab kba sab sba hab hba
+	[ "$cipher" = aes128gcm ] && len=16
+	kab=$(hexkey $len); kba=$(hexkey $len); sab=$(hexkey 4); sba=$(hexkey 4)
+	hab=$(hexkey $len); hba=$(hexkey $len)
+	ip -n a link add "$dev" type sloop
+	ip -n b link add "$dev" type sloop
+	ip netns exec a sloopctl attach "$dev" port "$4" --ready-file /tmp/ra-$dev > /dev/null &
+	ip netns exec b sloopctl attach "$dev" port "$4" --ready-file /tmp/rb-$dev > /dev/null &
+	wait_for 20 test -e /tmp/ra-$dev -a -e /tmp/rb-$dev || { echo "sloopctl attach did not come up"; return 1; }
+	ip netns exec a sloopctl set "$dev" peer 1 endpoint "192.0.2.2:$4" rx-index 100 tx-index 200 \
+		cipher "$cipher" hp-tx-key "$hab" hp-rx-key "$hba" subnets "$net.2/32" \
+		key 0 tx-key "$kab" tx-salt "$sab" rx-key "$kba" rx-salt "$sba" swap 0 || return 1
+	ip netns exec b sloopctl set "$dev" peer 1 endpoint "192.0.2.1:$4" rx-index 200 tx-index 100 \
+		cipher "$cipher" hp-tx-key "$hba" hp-rx-key "$hab" subnets "$net.1/32" \
+		key 0 tx-key "$kba" tx-salt "$sba" rx-key "$kab" rx-salt "$sab" swap 0 || return 1
+	ip -n a addr add "$net.1/24" dev "$dev"
+	ip -n b addr add "$net.2/24" dev "$dev"
+	ip -n a link set "$dev" up
+	ip -n b link set "$dev" up
+}
+
+# tcrypt prints "N operations in 1 seconds (B bytes)" per block size;
+# keep the 1420-byte figures (bytes/s on one vCPU).
+tcrypt_speed() {
+	dmesg -C
+	modprobe tcrypt mode="$1" sec=1 2>/dev/null
+	dmesg | python3 -c '
+import re, sys, json
+alg = None
+out = {}
+for line in sys.stdin:
+    m = re.search(r"testing speed of (\S+) \((\S+)\) (encryption|decryption)", line)
+    if m:
+        alg = (m.group(1), m.group(2), m.group(3))
+        continue
+    m = re.search(r"\((\d+) bit key, 1420 byte blocks\): (\d+) operations in (\d+) seconds \((\d+) bytes\)", line)
+    if m and alg:
+        key = "%s %s %s %s" % (alg[0], m.group(1), alg[2], alg[1])
+        out[key] = int(m.group(4)) / int(m.group(3))
+for k, v in out.items():
+    print(json.dumps({"tcrypt": k, "bytes_per_s": v}))' >> "$res"
+}
+
+echo "== benchmark: ${DUR}s iperf3 per path, $(nproc) vCPUs, kernel $(uname -r)"
+setup_veth
+measure "veth" 192.0.2.2
+setup_wireguard && measure "wireguard" 10.0.1.2
+setup_ipsec && measure "ipsec-esp-udp-aes256gcm" 10.0.2.2
+if setup_sloop aes256gcm sloop0 10.0.3 5653; then
+	measure "sloop-aes256gcm" 10.0.3.2
+else
+	record "sloop-aes256gcm" null null
+fi
+if setup_sloop chacha20poly1305 sloop1 10.0.4 5654; then
+	measure "sloop-chacha20poly1305" 10.0.4.2
+else
+	record "sloop-chacha20poly1305" null null
+fi
+echo "== tcrypt (1420-byte blocks)"
+tcrypt_speed 211
+tcrypt_speed 213
+grep tcrypt "$res" | grep -E '"gcm\(aes\) 256|rfc7539esp' || true
+echo "{\"vcpus\": $(nproc)}" >> "$res"
+python3 "$SLOOP_SRC/tests/bench/table.py" "$res" | tee "$SLOOP_OUT/bench.txt"
