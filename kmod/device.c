@@ -1,26 +1,205 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * sloop: the virtual network device and its rtnl link kind.
+ * sloop: the virtual network device, its rtnl link kind and its life.
  */
 #include <linux/if_arp.h>
 #include <linux/netdevice.h>
+#include <linux/slab.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
 #include <net/rtnetlink.h>
 
+#include "control.h"
 #include "device.h"
+#include "netlink.h"
+#include "peer.h"
+#include "queueing.h"
+#include "receive.h"
+#include "send.h"
+#include "socket.h"
 
-static netdev_tx_t sloop_xmit(struct sk_buff *skb, struct net_device *dev)
+/* Every sloop device of every netns, to find the owner's devices. */
+static LIST_HEAD(sloop_all_devices);
+static DEFINE_SPINLOCK(sloop_all_lock);
+
+static struct rtnl_link_ops sloop_link_ops;
+
+bool sloop_device_is_sloop(const struct net_device *dev)
 {
-	/* No peers yet: nothing can leave. */
-	dev->stats.tx_dropped++;
-	kfree_skb(skb);
-	return NETDEV_TX_OK;
+	return dev->rtnl_link_ops == &sloop_link_ops;
+}
+
+void sloop_device_update_carrier(struct sloop_device *sl)
+{
+	struct sloop_peer *peer;
+	unsigned long id;
+	bool up = false;
+
+	lockdep_assert_held(&sl->lock);
+	if (rcu_access_pointer(sl->sock)) {
+		xa_for_each(&sl->peers, id, peer) {
+			if (sloop_peer_tx_ready(peer)) {
+				up = true;
+				break;
+			}
+		}
+	}
+	if (up && !netif_carrier_ok(sl->dev))
+		netif_carrier_on(sl->dev);
+	else if (!up && netif_carrier_ok(sl->dev))
+		netif_carrier_off(sl->dev);
+}
+
+void sloop_device_clear_owner(struct sloop_device *sl)
+{
+	struct net *net = sl->owner_net;
+
+	WRITE_ONCE(sl->owner_portid, 0);
+	sl->owner_net = NULL;
+	if (net) {
+		/* Notifications and the control work may still use it. */
+		synchronize_net();
+		cancel_work_sync(&sl->ctrl.work);
+		put_net(net);
+	}
+}
+
+void sloop_device_detach(struct sloop_device *sl, u32 reason)
+{
+	lockdep_assert_held(&sl->lock);
+	sloop_socket_detach(sl);
+	sloop_peer_remove_all(sl, reason);
+	sloop_ctrl_purge(&sl->ctrl);
+	sloop_device_clear_owner(sl);
+	sloop_device_update_carrier(sl);
+}
+
+static void sloop_device_release_work(struct work_struct *work)
+{
+	struct sloop_device *sl = container_of(work, struct sloop_device,
+					       release_work);
+
+	mutex_lock(&sl->lock);
+	if (!sl->dead && rcu_access_pointer(sl->sock)) {
+		netdev_info(sl->dev, "owner went away: detaching\n");
+		sloop_device_detach(sl, SLOOP_DOWN_DETACHED);
+	}
+	mutex_unlock(&sl->lock);
+}
+
+void sloop_device_owner_gone(struct net *net, u32 portid)
+{
+	struct sloop_device *sl;
+
+	spin_lock_bh(&sloop_all_lock);
+	list_for_each_entry(sl, &sloop_all_devices, all_node) {
+		if (!portid || READ_ONCE(sl->owner_portid) != portid ||
+		    READ_ONCE(sl->owner_net) != net)
+			continue;
+		queue_work(system_wq, &sl->release_work);
+	}
+	spin_unlock_bh(&sloop_all_lock);
+}
+
+static int sloop_dev_init(struct net_device *dev)
+{
+	struct sloop_device *sl = netdev_priv(dev);
+	int ret = -ENOMEM;
+
+	sl->dev = dev;
+	mutex_init(&sl->lock);
+	xa_init_flags(&sl->peers, XA_FLAGS_LOCK_BH);
+	sloop_allowedips_init(&sl->aips);
+	INIT_WORK(&sl->release_work, sloop_device_release_work);
+	sl->padding = SLOOP_PADDING_16;
+	sl->rekey_after = 1ULL << 60;
+	sl->reject_after = U64_MAX - SLOOP_REPLAY_BITS;
+
+	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
+	if (!dev->tstats)
+		return -ENOMEM;
+	sl->index_hash = kvcalloc(1 << SLOOP_INDEX_HASH_BITS,
+				  sizeof(*sl->index_hash), GFP_KERNEL);
+	if (!sl->index_hash)
+		goto err_tstats;
+	sl->wq = alloc_workqueue("sloop-%s", WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM,
+				 0, dev->name);
+	if (!sl->wq)
+		goto err_hash;
+	ret = sloop_queue_init(sl, &sl->encrypt_queue, sloop_send_crypt_work);
+	if (ret)
+		goto err_wq;
+	ret = sloop_queue_init(sl, &sl->decrypt_queue,
+			       sloop_receive_crypt_work);
+	if (ret)
+		goto err_encrypt;
+	ret = gro_cells_init(&sl->gro_cells, dev);
+	if (ret)
+		goto err_decrypt;
+	sloop_ctrl_init(&sl->ctrl, sl);
+
+	spin_lock_bh(&sloop_all_lock);
+	list_add(&sl->all_node, &sloop_all_devices);
+	spin_unlock_bh(&sloop_all_lock);
+	return 0;
+
+err_decrypt:
+	sloop_queue_uninit(&sl->decrypt_queue);
+err_encrypt:
+	sloop_queue_uninit(&sl->encrypt_queue);
+err_wq:
+	destroy_workqueue(sl->wq);
+err_hash:
+	kvfree(sl->index_hash);
+err_tstats:
+	free_percpu(dev->tstats);
+	return ret;
+}
+
+/* Under RTNL, once the device is down and unreachable for xmit. */
+static void sloop_dev_uninit(struct net_device *dev)
+{
+	struct sloop_device *sl = netdev_priv(dev);
+
+	spin_lock_bh(&sloop_all_lock);
+	list_del(&sl->all_node);
+	spin_unlock_bh(&sloop_all_lock);
+	cancel_work_sync(&sl->release_work);
+
+	mutex_lock(&sl->lock);
+	sl->dead = true;
+	sloop_socket_detach(sl);
+	sloop_peer_remove_all(sl, SLOOP_DOWN_DEVICE_GONE);
+	sloop_ctrl_uninit(&sl->ctrl);
+	sloop_device_clear_owner(sl);
+	mutex_unlock(&sl->lock);
+	flush_workqueue(sl->wq);
+}
+
+static void sloop_dev_destruct(struct net_device *dev)
+{
+	struct sloop_device *sl = netdev_priv(dev);
+
+	gro_cells_destroy(&sl->gro_cells);
+	destroy_workqueue(sl->wq);
+	sloop_queue_uninit(&sl->decrypt_queue);
+	sloop_queue_uninit(&sl->encrypt_queue);
+	sloop_allowedips_free(&sl->aips);
+	kvfree(sl->index_hash);
+	xa_destroy(&sl->peers);
+	free_percpu(dev->tstats);
+	mutex_destroy(&sl->lock);
 }
 
 static const struct net_device_ops sloop_netdev_ops = {
-	.ndo_start_xmit = sloop_xmit,
+	.ndo_init = sloop_dev_init,
+	.ndo_uninit = sloop_dev_uninit,
+	.ndo_start_xmit = sloop_send_xmit,
+	.ndo_get_stats64 = dev_get_tstats64,
 };
+
+#define SLOOP_FEATURES (NETIF_F_HW_CSUM | NETIF_F_RXCSUM | NETIF_F_SG | \
+			NETIF_F_GSO | NETIF_F_GSO_SOFTWARE | NETIF_F_HIGHDMA)
 
 static void sloop_setup(struct net_device *dev)
 {
@@ -30,20 +209,27 @@ static void sloop_setup(struct net_device *dev)
 	dev->priv_flags |= IFF_NO_QUEUE;
 	dev->hard_header_len = 0;
 	dev->addr_len = 0;
+	dev->needed_headroom = SLOOP_HEADROOM;
+	dev->needed_tailroom = SLOOP_TAILROOM;
+	/* An IPv6 underlay's 40 + 8 bytes plus ours, rounded up. */
 	dev->mtu = ETH_DATA_LEN - 80;
 	dev->min_mtu = IPV6_MIN_MTU;
 	dev->max_mtu = IP_MAX_MTU - 80;
+	dev->features |= NETIF_F_LLTX | SLOOP_FEATURES;
+	dev->hw_features |= SLOOP_FEATURES;
+	dev->hw_enc_features |= SLOOP_FEATURES;
+	/* icmp_ndo_send needs the route of a packet without a peer. */
+	netif_keep_dst(dev);
 	dev->needs_free_netdev = true;
+	dev->priv_destructor = sloop_dev_destruct;
 }
 
 static int sloop_newlink(struct net *src_net, struct net_device *dev,
 			 struct nlattr *tb[], struct nlattr *data[],
 			 struct netlink_ext_ack *extack)
 {
-	struct sloop_device *sl = netdev_priv(dev);
 	int ret;
 
-	sl->dev = dev;
 	ret = register_netdevice(dev);
 	if (ret)
 		return ret;

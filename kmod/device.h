@@ -2,13 +2,84 @@
 #ifndef _SLOOP_DEVICE_H
 #define _SLOOP_DEVICE_H
 
+#include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/netdevice.h>
+#include <linux/ptr_ring.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+#include <net/gro_cells.h>
+#include <sloop/uapi.h>
+
+#include "allowedips.h"
+#include "control.h"
+
+#define SLOOP_INDEX_HASH_BITS	12
+#define SLOOP_RING_SIZE		4096
+/* Room for the transport header and the outer UDP/IPv6 headers. */
+#define SLOOP_HEADROOM		(SLOOP_HDR_LEN + 8 + 40 + LL_MAX_HEADER)
+#define SLOOP_TAILROOM		(SLOOP_TAG_LEN + 16)
+
+struct sloop_device;
+
+/* One per possible CPU: drains a device-wide crypto ring. */
+struct sloop_crypt_worker {
+	struct work_struct work;
+	struct sloop_device *sl;
+};
+
+struct sloop_crypt_queue {
+	struct ptr_ring ring;
+	struct sloop_crypt_worker __percpu *workers;
+	atomic_t last_cpu;
+};
 
 struct sloop_device {
 	struct net_device *dev;
+	struct list_head all_node;	/* sloop_all_devices */
+	/* Serialises configuration: peers, keys, attach and teardown. */
+	struct mutex lock;
+	bool dead;
+
+	struct socket __rcu *sock;	/* attached UDP socket, or NULL */
+	u32 owner_portid;
+	struct net *owner_net;		/* referenced while attached */
+	pid_t owner_pid;		/* for show: the attaching process */
+	struct work_struct release_work;	/* the owner went away */
+
+	struct xarray peers;		/* by peer id */
+	u32 num_peers;
+	struct hlist_head *index_hash;	/* by rx_index, RCU */
+	struct sloop_allowedips aips;
+
+	struct workqueue_struct *wq;
+	struct sloop_crypt_queue encrypt_queue;
+	struct sloop_crypt_queue decrypt_queue;
+	struct gro_cells gro_cells;
+
+	struct sloop_ctrl_queue ctrl;
+
+	u8 padding;			/* enum sloop_padding */
+	u64 rekey_after;
+	u64 reject_after;
+	atomic64_t stats[__SLOOP_STATS_A_MAX];
 };
+
+static inline void sloop_stat_add(atomic64_t *stats, int idx, u64 n)
+{
+	atomic64_add(n, &stats[idx]);
+}
 
 int sloop_device_init(void);
 void sloop_device_uninit(void);
+bool sloop_device_is_sloop(const struct net_device *dev);
+/* Recomputes the carrier; call with sl->lock held. */
+void sloop_device_update_carrier(struct sloop_device *sl);
+/* Drops peers and socket after the owner left; sl->lock held. */
+/* Forgets the owner; sl->lock held. */
+void sloop_device_clear_owner(struct sloop_device *sl);
+void sloop_device_detach(struct sloop_device *sl, u32 reason);
+void sloop_device_owner_gone(struct net *net, u32 portid);
 
 #endif /* _SLOOP_DEVICE_H */
