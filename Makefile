@@ -37,7 +37,7 @@ endif
 
 CFLAGS_ALL := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wno-unused-parameter -Iinclude -Idaemon/common $(PKG_CFLAGS) $(OPT) \
-	-DSLOOP_VERSION='"$(VERSION)"' $(CFLAGS)
+	-DSLOOP_VERSION='"$(VERSION)"' $(CPPFLAGS) $(CFLAGS)
 LDFLAGS_ALL := $(OPT) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lm
 
@@ -64,7 +64,9 @@ all: module progs
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-progs: $(addprefix $(BUILD)/,$(PROGS)) tests/noise-vectors
+# The stand-alone test tools too: VM scenarios find them in $(BUILD).
+progs: $(addprefix $(BUILD)/,$(PROGS)) tests/noise-vectors \
+	$(patsubst tests/tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -117,7 +119,8 @@ check-debug: deps-if-missing
 	$(MAKE) module KDIR=$$(tests/vm/debug-kernel kdir)
 	$(MAKE) SAN=1 progs
 	SLOOP_BIN=$(CURDIR)/build/san KDIR=$$(tests/vm/debug-kernel kdir) \
-		KERNEL=$$(tests/vm/debug-kernel image) SLOOP_DEBUG_KERNEL=1 \
+		KERNEL=$$(tests/vm/debug-kernel image) \
+		MODROOT=$$(tests/vm/debug-kernel modroot) SLOOP_DEBUG_KERNEL=1 \
 		tests/vm/run $(TESTS)
 	$(MAKE) clean-module
 
@@ -163,24 +166,42 @@ style: $(CHECKPATCH)
 PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+MODLOADDIR ?= $(PREFIX)/lib/modules-load.d
 DKMS_SRC := $(DESTDIR)/usr/src/sloop-$(VERSION)
 
+# A unit ships only with its program (sloop-scb, sloop-scm are built once
+# their main.c exists): a unit for a missing binary would fail at start.
 install: progs
-	install -d $(DESTDIR)$(SBINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(MODLOADDIR) $(DESTDIR)$(SYSCONFDIR)/sloop/peers
 	install -m 0755 $(addprefix $(BUILD)/,$(PROGS)) $(DESTDIR)$(SBINDIR)/
 	for f in docs/man/*.[1-8]; do [ -e "$$f" ] || continue; \
 		s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -m 0644 tools/etc/options $(DESTDIR)$(SYSCONFDIR)/sloop/
+	install -m 0644 tools/etc/peers/example $(DESTDIR)$(SYSCONFDIR)/sloop/peers/
+	for f in ip-up ip-down; do [ ! -e tools/etc/$$f ] || \
+		install -m 0755 tools/etc/$$f $(DESTDIR)$(SYSCONFDIR)/sloop/; \
+		install -d $(DESTDIR)$(SYSCONFDIR)/sloop/$$f.d; done
+	install -m 0644 tools/systemd/sloop.conf $(DESTDIR)$(MODLOADDIR)/
+	for p in $(PROGS); do case $$p in \
+		sloopd) u=sloopd@.service ;; sloop-scb) u=sloop-scb.service ;; \
+		sloop-scm) u=sloop-scm.service ;; *) continue ;; esac; \
+		[ -e tools/systemd/$$u ] || continue; \
+		sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/$$u \
+			> $(DESTDIR)$(UNITDIR)/$$u; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u; done
 
+# Only what DKMS needs: it runs `make -C KDIR M=<build dir>` itself and
+# kbuild reads ./Kbuild, so no Makefile is shipped.
 dkms-install:
 	install -d $(DKMS_SRC)/kmod $(DKMS_SRC)/include/sloop
 	install -m 0644 Kbuild VERSION $(DKMS_SRC)/
-	install -m 0644 kmod/*.c kmod/*.h $(DKMS_SRC)/kmod/ 2>/dev/null || \
-		install -m 0644 kmod/*.c $(DKMS_SRC)/kmod/
+	install -m 0644 $(wildcard kmod/*.c kmod/*.h) $(DKMS_SRC)/kmod/
 	install -m 0644 include/sloop/*.h $(DKMS_SRC)/include/sloop/
-	sed 's/@VERSION@/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
-	printf 'all:\n\t$$(MAKE) -C $$(KDIR) M=$$(CURDIR) modules\nclean:\n\t$$(MAKE) -C $$(KDIR) M=$$(CURDIR) clean\n' \
-		> $(DKMS_SRC)/Makefile
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf > $(DKMS_SRC)/dkms.conf
 
 # ---------------------------------------------------------------- clean
 
