@@ -44,7 +44,7 @@ nap() {
 }
 
 dp_iperf_server b 10.99.0.2
-ip netns exec a iperf3 -c 10.99.0.2 -u -b 20M -l 1200 -w 4M -t 45 \
+ip netns exec a iperf3 -c 10.99.0.2 -u -b 8M -l 1200 -w 4M -t 45 \
 	--json > "$DP_RUN/client.json" 2>&1 &
 client=$!
 DP_PIDS+=("$client")
