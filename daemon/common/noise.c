@@ -830,6 +830,17 @@ static int hs_new_ephemeral(struct noise_handshake *hs)
 	return NOISE_OK;
 }
 
+int noise_handshake_set_psk(struct noise_handshake *hs, int i,
+			    const uint8_t psk[NOISE_PSKLEN])
+{
+	if (!psk || i < 0 || i >= hs->n_psks)
+		return NOISE_ERR_INVALID;
+	if (hs->failed || i < hs->psk_index)
+		return NOISE_ERR_STATE;
+	memcpy(hs->psks[i], psk, NOISE_PSKLEN);
+	return NOISE_OK;
+}
+
 static int hs_psk_token(struct noise_handshake *hs)
 {
 	if (hs->psk_index >= hs->n_psks)

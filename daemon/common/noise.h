@@ -183,6 +183,15 @@ int noise_handshake_init(struct noise_handshake *hs,
 			 const struct noise_handshake_config *cfg);
 enum noise_action noise_handshake_action(const struct noise_handshake *hs);
 /*
+ * Replaces psk number i (0 = the pattern's first psk token) while that
+ * token is still ahead: an IKpsk2 responder learns whose psk to use
+ * only from the static key in message 1.  NOISE_ERR_INVALID for an
+ * index the pattern does not have, NOISE_ERR_STATE once the token has
+ * been mixed or the handshake has failed.
+ */
+int noise_handshake_set_psk(struct noise_handshake *hs, int i,
+			    const uint8_t psk[NOISE_PSKLEN]);
+/*
  * Writes the next handshake message carrying payload into out (which
  * must not overlap payload).  Length errors (NOISE_ERR_TOO_LONG,
  * NOISE_ERR_BUFFER) leave the state untouched; any other error fails

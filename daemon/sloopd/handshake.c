@@ -482,12 +482,12 @@ enum hs_verdict hs_respond(struct hs_responder *r, const uint8_t *msg,
 	if (tai64n_compare(payload, ref.last_tai) <= 0)
 		return reject(&hs, why, REASON_HS_REPLAY);
 	/*
-	 * IKpsk2 mixes the psk only after "se" of the second message, so the
-	 * peer's psk can be set once its static key is known.  The engine
-	 * takes psks at init, hence the placeholder replaced here.
+	 * IKpsk2 mixes the psk only at the end of the second message, so
+	 * the peer's psk is chosen now that its static key is known (the
+	 * all-zero placeholder stands for "no psk", as in WireGuard).
 	 */
-	if (ref.psk)
-		memcpy(hs.psks[0], ref.psk, NOISE_PSKLEN);
+	if (ref.psk && noise_handshake_set_psk(&hs, 0, ref.psk))
+		return reject(&hs, why, REASON_HS_AUTH);
 	rpay[0] = ref.cipher ? ref.cipher : payload[12];
 	if (!rpay[0] || rpay[0] > SLOOP_CIPHER_MAX)
 		rpay[0] = SLOOP_CIPHER_AES256_GCM;

@@ -91,6 +91,21 @@ out:
 	return ret;
 }
 
+int ifc_set_mtu(const char *ifname, int mtu)
+{
+	struct ifreq ifr = { .ifr_mtu = mtu };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCSIFMTU, &ifr) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int ifc_route(unsigned int ifindex, const struct knl_subnet *s, bool add)
 {
 	struct rtmsg rt = { 0 };

@@ -17,6 +17,7 @@
 int ifc_addr(unsigned int ifindex, const struct opt_addr *local,
 	     const struct opt_addr *remote);
 int ifc_link_up(const char *ifname, bool up);
+int ifc_set_mtu(const char *ifname, int mtu);
 /* Adds (add = true) or removes a route to s through the device. */
 int ifc_route(unsigned int ifindex, const struct knl_subnet *s, bool add);
 

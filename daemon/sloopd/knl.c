@@ -101,6 +101,14 @@ int knl_dev_set_padding(struct knl *k, int padding)
 		   m && !nla_put_u8(m, SLOOP_A_PADDING, (uint8_t)padding));
 }
 
+int knl_dev_set_rekey_after(struct knl *k, uint64_t packets)
+{
+	struct nl_msg *m = dev_msg(&k->cmd, k, SLOOP_CMD_DEV_SET);
+
+	return run(&k->cmd, m,
+		   m && !nla_put_u64(m, SLOOP_A_REKEY_AFTER_PACKETS, packets));
+}
+
 static int put_subnets(struct nl_msg *m, const struct knl_peer *p)
 {
 	struct nlattr *list = nla_nest_start(m, SLOOP_PEER_A_SUBNETS);

@@ -70,6 +70,8 @@ void knl_close(struct knl *k);
 /* Hands the bound UDP socket to the kernel; we become the owner. */
 int knl_attach(struct knl *k, int udp_fd);
 int knl_dev_set_padding(struct knl *k, int padding);
+/* KEY_LIMIT_NTF once a key has sent this many packets (> 0). */
+int knl_dev_set_rekey_after(struct knl *k, uint64_t packets);
 int knl_peer_new(struct knl *k, const struct knl_peer *p);
 int knl_peer_set(struct knl *k, const struct knl_peer *p);
 int knl_peer_del(struct knl *k, uint32_t id);

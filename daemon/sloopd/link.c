@@ -237,6 +237,26 @@ static void script_vars(const struct lk *l, const struct lk_peer *p,
 	v->linkname = l->linkname;
 }
 
+/* The options the device itself carries; a failure is logged, not fatal. */
+static void dev_limits(struct lk *l)
+{
+	int rc;
+
+	if (l->o->mtu > 0) {
+		rc = ifc_set_mtu(l->o->device, l->o->mtu);
+		if (rc)
+			log_fail(REASON_NL_ERROR, "mtu %d on %s: %s", l->o->mtu,
+				 l->o->device, strerror(-rc));
+	}
+	if (l->o->rekey_packets > 0) {
+		rc = knl_dev_set_rekey_after(&l->knl,
+					     (uint64_t)l->o->rekey_packets);
+		if (rc)
+			log_fail(REASON_NL_ERROR, "rekey-packets: %s (%s)",
+				 strerror(-rc), knl_errtext(&l->knl));
+	}
+}
+
 int lk_start(struct lk *l)
 {
 	struct scr_vars v;
@@ -261,6 +281,7 @@ int lk_start(struct lk *l)
 	if (rc)
 		log_fail(REASON_NL_ERROR, "padding: %s (%s)", strerror(-rc),
 			 knl_errtext(&l->knl));
+	dev_limits(l);
 	/* pppd: ip-pre-up sees the interface addressed but down. */
 	rc = ifc_addr(l->knl.ifindex, &l->o->local_addr, &l->o->remote_addr);
 	if (rc)
@@ -502,6 +523,16 @@ static struct lk_peer *peer_by_kid(struct lk *l, uint32_t kid)
 	return &l->peers[kid - 1];
 }
 
+/* A secondary reconnects at once, not on the failure schedule. */
+static void relink_now(struct lk *l)
+{
+	if (l->primary)
+		return;
+	sess_link_init(&l->link, lk_now_ms(), l->o->holdoff_ms,
+		       l->o->holdoff_max_ms, LK_ATTEMPT_MS,
+		       (unsigned int)l->n_peers, (unsigned int)l->o->maxfail);
+}
+
 static void on_ctrl(struct lk *l, struct lk_peer *p, const uint8_t *buf,
 		    size_t len)
 {
@@ -517,6 +548,12 @@ static void on_ctrl(struct lk *l, struct lk_peer *p, const uint8_t *buf,
 	}
 	sess_hb_rx(&p->hb, now);
 	log_dbg("received %s from %s", ctrl_type_name(m.type), p->name);
+	if (m.type == CTRL_SHUTDOWN && m.has_reason &&
+	    m.reason == REASON_KEYS_FLUSHED) {
+		peer_down(l, p, REASON_OK, "the peer flushed the keys");
+		relink_now(l);
+		return;
+	}
 	if (m.type == CTRL_SHUTDOWN) {
 		peer_down(l, p, REASON_OK, "the peer shut the session down");
 		/* pppd: without persist the link ending ends the daemon. */
@@ -550,6 +587,8 @@ static void on_event(void *ctx, const struct knl_event *ev)
 		}
 		break;
 	case SLOOP_CMD_KEY_LIMIT_NTF:
+		log_msg(LOG_INFO, "peer %s: key limit reached (phase %d), rekeying",
+			p->name, ev->phase);
 		rk_force(&p->rk, lk_now_ms(), &acts);
 		apply(l, p, &acts);
 		break;
@@ -847,13 +886,7 @@ void lk_hangup(struct lk *l)
 			peer_down(l, p, REASON_OK, "hangup (SIGHUP)");
 		}
 	}
-	if (!l->primary) {
-		/* Reconnect at once, not on the failure schedule. */
-		sess_link_init(&l->link, lk_now_ms(), l->o->holdoff_ms,
-			       l->o->holdoff_max_ms, LK_ATTEMPT_MS,
-			       (unsigned int)l->n_peers,
-			       (unsigned int)l->o->maxfail);
-	}
+	relink_now(l);
 }
 
 void lk_rekey_all(struct lk *l)
@@ -908,4 +941,93 @@ void lk_free(struct lk *l)
 	l->udp = -1;
 	hs_responder_wipe(&l->resp);
 	hs_local_wipe(&l->local);
+}
+
+/* ------------------------------------------------------------ control socket */
+
+static struct lk_peer *ctl_peer(struct lk *l, const char *name)
+{
+	for (size_t i = 0; i < l->n_peers; i++)
+		if (!strcmp(l->peers[i].name, name))
+			return &l->peers[i];
+	return NULL;
+}
+
+static void ctl_rekey(struct lk *l, struct lk_peer *p, FILE *out)
+{
+	struct rk_actions acts = { 0 };
+
+	log_msg(LOG_INFO, "peer %s: rekey requested (sloopctl)", p->name);
+	rk_force(&p->rk, lk_now_ms(), &acts);
+	apply(l, p, &acts);
+	fprintf(out, "%s: rekey started\n", p->name);
+}
+
+/*
+ * Only a secondary can start a handshake (P3), so a primary asks the
+ * peer to reconnect: a SHUTDOWN carrying keys-flushed.
+ */
+static void ctl_flush(struct lk *l, struct lk_peer *p, FILE *out)
+{
+	struct ctrl_msg m = { .type = CTRL_SHUTDOWN, .has_reason = true,
+			      .reason = REASON_KEYS_FLUSHED };
+
+	send_ctrl(l, p, &m);
+	peer_down(l, p, REASON_OK, "keys flushed (sloopctl)");
+	fprintf(out, "%s: keys flushed, renegotiating\n", p->name);
+}
+
+static void ctl_shut(struct lk *l, struct lk_peer *p, FILE *out)
+{
+	say_goodbye(l, p, REASON_OK);
+	peer_down(l, p, REASON_OK, "shut down (sloopctl)");
+	fprintf(out, "%s: session closed\n", p->name);
+}
+
+static int ctl_peers(struct lk *l, const struct ctl_req *r, FILE *out,
+		     char *why, size_t len)
+{
+	struct lk_peer *only = NULL;
+	int done = 0;
+
+	if (r->peer[0] && !(only = ctl_peer(l, r->peer))) {
+		snprintf(why, len, "no peer named %s", r->peer);
+		return -1;
+	}
+	for (size_t i = 0; i < l->n_peers; i++) {
+		struct lk_peer *p = &l->peers[i];
+
+		if ((only && p != only) || !p->up)
+			continue;
+		if (r->cmd == CTL_REKEY)
+			ctl_rekey(l, p, out);
+		else if (r->cmd == CTL_FLUSH)
+			ctl_flush(l, p, out);
+		else
+			ctl_shut(l, p, out);
+		done++;
+	}
+	if (!done) {
+		snprintf(why, len, "no session up%s%s", only ? " with " : "",
+			 only ? only->name : "");
+		return -1;
+	}
+	if (r->cmd == CTL_FLUSH)
+		relink_now(l);
+	/* pppd: an administrative close ends a non-persistent link. */
+	if (r->cmd == CTL_SHUTDOWN && !l->primary && !l->o->persist)
+		l->want_exit = true;
+	return 0;
+}
+
+int lk_control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
+	       size_t len)
+{
+	struct lk *l = ctx;
+
+	if (r->cmd == CTL_DUMP) {
+		opt_dump(l->o, out);
+		return 0;
+	}
+	return ctl_peers(l, r, out, why, len);
 }

@@ -10,8 +10,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
+#include "ctl.h"
 #include "ctrlmsg.h"
 #include "handshake.h"
 #include "knl.h"
@@ -95,5 +97,8 @@ void lk_rekey_all(struct lk *l);
 void lk_shutdown(struct lk *l);
 void lk_free(struct lk *l);
 void lk_reap_scripts(struct lk *l);
+/* The control socket's handler (ctl_handler); ctx is the struct lk. */
+int lk_control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
+	       size_t len);
 
 #endif

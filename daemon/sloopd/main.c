@@ -26,10 +26,12 @@
 #include "link.h"
 #include "log.h"
 #include "options.h"
+#include "sdnotify.h"
 
 struct loop {
 	int ep, tfd, sfd;
 	struct lk lk;
+	struct ctl ctl;
 	char pidfile[PATH_MAX];
 	bool detach_on_up;
 };
@@ -109,6 +111,7 @@ static void on_first_up(void *ctx)
 {
 	struct loop *lp = ctx;
 
+	sdnotify_send("READY=1");
 	if (lp->detach_on_up) {
 		lp->detach_on_up = false;
 		detach(lp);
@@ -145,6 +148,8 @@ static int setup_loop(struct loop *lp)
 		log_fail(REASON_SOCKET, "event loop: %s", strerror(errno));
 		return -1;
 	}
+	/* The link works without it; the failure is logged (E705). */
+	ctl_open(&lp->ctl, lp->ep, lp->lk.linkname, lk_control, &lp->lk);
 	return 0;
 }
 
@@ -213,12 +218,15 @@ static void run(struct loop *lp)
 				on_signal(lp);
 			else if (fd == lp->tfd)
 				(void)!read(lp->tfd, &exp, sizeof(exp));
+			else if (ctl_owns(&lp->ctl, fd))
+				ctl_on_fd(&lp->ctl, fd, lk_now_ms());
 			else if (fd == lp->lk.udp)
 				lk_on_udp(&lp->lk);
 			else
 				lk_on_kernel(&lp->lk);
 		}
 		lk_tick(&lp->lk);
+		ctl_expire(&lp->ctl, lk_now_ms());
 	}
 }
 
@@ -228,6 +236,7 @@ int main(int argc, char **argv)
 	struct loop lp = { .ep = -1, .tfd = -1, .sfd = -1 };
 	int rc;
 
+	ctl_init(&lp.ctl);
 	if (argc == 2 && !strcmp(argv[1], "--reason-table")) {
 		reason_man_table(stdout);
 		return 0;
@@ -265,6 +274,7 @@ int main(int argc, char **argv)
 	lk_shutdown(&lp.lk);
 	rc = lp.lk.exit_code;
 out:
+	ctl_close(&lp.ctl);
 	if (lp.pidfile[0])
 		unlink(lp.pidfile);
 	lk_free(&lp.lk);

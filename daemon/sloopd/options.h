@@ -118,7 +118,8 @@ enum opt_id {
 	OPT_NODETACH, OPT_UPDETACH, OPT_LINKNAME, OPT_DEBUG, OPT_LOGFILE,
 	OPT_SYSLOG, OPT_ROLE, OPT_LISTEN, OPT_KEY, OPT_PSK, OPT_PSK_BASE64,
 	OPT_PEER, OPT_PRIMARY, OPT_LOCAL, OPT_REMOTE, OPT_MTU, OPT_CIPHER,
-	OPT_PADDING, OPT_REKEY_INTERVAL, OPT_REKEY_JITTER, OPT_HEARTBEAT,
+	OPT_PADDING, OPT_REKEY_INTERVAL, OPT_REKEY_JITTER, OPT_REKEY_PACKETS,
+	OPT_HEARTBEAT,
 	OPT_DEAD_TIME, OPT_IP_PRE_UP, OPT_IP_UP, OPT_IP_DOWN, OPT_BROKER,
 	OPT_LOOP, OPT_DUMP, OPT_DRYRUN, OPT_HELP, OPT_VERSION,
 	OPT_COUNT
@@ -151,6 +152,7 @@ struct sloopd_options {
 	int padding;			/* enum sloop_padding */
 	unsigned int rekey_ms;
 	int rekey_jitter_pct;
+	int rekey_packets;		/* 0: the kernel's limit */
 	unsigned int heartbeat_ms;
 	unsigned int dead_ms;
 	char *ip_pre_up, *ip_up, *ip_down;

@@ -120,6 +120,14 @@ static const struct reason_info reasons[REASON_COUNT] = {
 	  "out of memory"),
 	R(REASON_DETACH, "E704", "detach",
 	  "cannot detach from the terminal"),
+	R(REASON_CTL_SOCKET, "E705", "ctl-socket",
+	  "the control socket or its directory cannot be created"),
+	R(REASON_CTL_DENIED, "E706", "ctl-denied",
+	  "a control socket client is not root (SO_PEERCRED)"),
+	R(REASON_CTL_REQUEST, "E707", "ctl-request",
+	  "malformed or unknown control socket request"),
+	R(REASON_KEYS_FLUSHED, "E708", "keys-flushed",
+	  "the peer flushed the session keys (sloopctl flush-keys); a new handshake follows at once"),
 };
 
 const struct reason_info *reason_info(enum reason r)
