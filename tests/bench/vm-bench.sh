@@ -157,3 +157,11 @@ tcrypt_speed 213
 grep tcrypt "$res" | grep -E '"gcm\(aes\) 256|rfc7539esp' || true
 echo "{\"vcpus\": $(nproc)}" >> "$res"
 python3 "$SLOOP_SRC/tests/bench/table.py" "$res" | tee "$SLOOP_OUT/bench.txt"
+
+# The background holders (ESP-in-UDP sockets, sloopctl attach) share this
+# script's output pipe: stop them, or the console stream never ends.
+for ns in $(ip netns list | awk '{print $1}'); do
+	ip netns pids "$ns" | xargs -r kill 2>/dev/null
+done
+wait 2>/dev/null
+exit 0
