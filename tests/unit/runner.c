@@ -4,6 +4,7 @@
  * command line), prints PASS/FAIL per test and "N passed, N failed".
  */
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -32,13 +33,19 @@ const char *unit_path(const char *rel)
 	return buf;
 }
 
+/* An argument ending in '*' selects every test with that prefix. */
 static int selected(const char *name, int argc, char **argv)
 {
 	if (argc < 2)
 		return 1;
-	for (int i = 1; i < argc; i++)
+	for (int i = 1; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+
+		if (n && argv[i][n - 1] == '*' && !strncmp(argv[i], name, n - 1))
+			return 1;
 		if (!strcmp(argv[i], name))
 			return 1;
+	}
 	return 0;
 }
 
