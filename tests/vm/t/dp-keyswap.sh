@@ -43,8 +43,12 @@ nap() {
 	read -r -t "$1" -u "$idle" _ || true
 }
 
+# A swap takes up to 3 s on the KASAN kernel under load: the run must
+# outlast all 20 of them there too (the loop stops swapping at 20).
+secs=45
+debug_kernel && secs=180
 dp_iperf_server b 10.99.0.2
-ip netns exec a iperf3 -c 10.99.0.2 -u -b 8M -l 1200 -w 4M -t 45 \
+ip netns exec a iperf3 -c 10.99.0.2 -u -b 8M -l 1200 -w 4M -t "$secs" \
 	--json > "$DP_RUN/client.json" 2>&1 &
 client=$!
 DP_PIDS+=("$client")
