@@ -170,28 +170,65 @@ void sloop_crypto_keyslot_put(struct sloop_keyslot *ks)
 		kref_put(&ks->ref, sloop_keyslot_release);
 }
 
+/* Bytes of the request, its context and an aligned nonce for @tfm. */
+static size_t sloop_req_len(struct crypto_aead *tfm, size_t *iv_off)
+{
+	size_t len = sizeof(struct aead_request) + crypto_aead_reqsize(tfm);
+
+	*iv_off = ALIGN(len, __alignof__(u64));
+	return *iv_off + SLOOP_NONCE_LEN + crypto_aead_alignmask(tfm);
+}
+
+struct sloop_crypto_buf *sloop_crypto_buf_new(void)
+{
+	return kzalloc(sizeof(struct sloop_crypto_buf), GFP_KERNEL);
+}
+
+void sloop_crypto_buf_free(struct sloop_crypto_buf *buf)
+{
+	if (!buf)
+		return;
+	/* The request context held nonces and AEAD state. */
+	kfree_sensitive(buf->req);
+	kfree(buf);
+}
+
 /*
- * One allocation per packet holds the request, the scatterlist and the
- * nonce; its size depends on the implementation and on the skb's shape.
+ * The request and scatterlist for one packet: from @buf when it is big
+ * enough (grown once for a new implementation), otherwise from one
+ * allocation that the caller frees (*tmp).
  */
-static struct aead_request *sloop_req_alloc(struct crypto_aead *tfm,
-					    int nsg, struct scatterlist **sg,
-					    u8 **iv)
+static struct aead_request *sloop_req_get(struct crypto_aead *tfm,
+					  struct sloop_crypto_buf *buf,
+					  int nsg, struct scatterlist **sg,
+					  u8 **iv, void **tmp)
 {
 	unsigned int align = crypto_aead_alignmask(tfm) + 1;
-	size_t sg_off, iv_off, len;
+	size_t iv_off, sg_off, len = sloop_req_len(tfm, &iv_off);
 	struct aead_request *req;
 
-	len = sizeof(*req) + crypto_aead_reqsize(tfm);
-	sg_off = ALIGN(len, __alignof__(struct scatterlist));
-	iv_off = sg_off + (size_t)nsg * sizeof(struct scatterlist);
-	len = iv_off + SLOOP_NONCE_LEN + align - 1;
+	*tmp = NULL;
+	if (buf && nsg <= SLOOP_SG_MAX) {
+		if (unlikely(buf->req_len < len)) {
+			void *req_buf = kmalloc(len, GFP_KERNEL);
 
-	req = kmalloc(len, GFP_KERNEL);
-	if (!req)
-		return NULL;
+			if (!req_buf)
+				return NULL;
+			kfree_sensitive(buf->req);
+			buf->req = req_buf;
+			buf->req_len = len;
+		}
+		req = buf->req;
+		*sg = buf->sg;
+	} else {
+		sg_off = ALIGN(len, __alignof__(struct scatterlist));
+		req = kmalloc(sg_off + (size_t)nsg * sizeof(**sg), GFP_KERNEL);
+		if (!req)
+			return NULL;
+		*tmp = req;
+		*sg = (struct scatterlist *)((u8 *)req + sg_off);
+	}
 	aead_request_set_tfm(req, tfm);
-	*sg = (struct scatterlist *)((u8 *)req + sg_off);
 	*iv = PTR_ALIGN((u8 *)req + iv_off, align);
 	return req;
 }
@@ -202,15 +239,17 @@ static struct aead_request *sloop_req_alloc(struct crypto_aead *tfm,
  */
 static int sloop_aead_crypt(struct crypto_aead *tfm, const u8 *salt,
 			    struct sk_buff *skb, int nsg, u64 counter,
-			    unsigned int cryptlen, bool encrypt)
+			    unsigned int cryptlen, bool encrypt,
+			    struct sloop_crypto_buf *buf)
 {
 	DECLARE_CRYPTO_WAIT(wait);
 	struct aead_request *req;
 	struct scatterlist *sg;
+	void *tmp;
 	u8 *iv;
 	int ret;
 
-	req = sloop_req_alloc(tfm, nsg, &sg, &iv);
+	req = sloop_req_get(tfm, buf, nsg, &sg, &iv, &tmp);
 	if (!req)
 		return -ENOMEM;
 	sg_init_table(sg, nsg);
@@ -225,10 +264,12 @@ static int sloop_aead_crypt(struct crypto_aead *tfm, const u8 *salt,
 				  crypto_req_done, &wait);
 	aead_request_set_ad(req, SLOOP_HDR_LEN);
 	aead_request_set_crypt(req, sg, sg, cryptlen, iv);
-	ret = crypto_wait_req(encrypt ? crypto_aead_encrypt(req) :
-				      crypto_aead_decrypt(req), &wait);
+	/* A synchronous implementation returns at once: no wait then. */
+	ret = encrypt ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
+	if (unlikely(ret == -EINPROGRESS || ret == -EBUSY))
+		ret = crypto_wait_req(ret, &wait);
 free_req:
-	kfree(req);
+	kfree_sensitive(tmp);
 	return ret;
 }
 
@@ -239,7 +280,7 @@ static bool sloop_hdr_matches(const struct sk_buff *skb, u64 counter)
 }
 
 int sloop_crypto_seal(struct sloop_keyslot *ks, struct sk_buff *skb,
-		      u64 counter)
+		      u64 counter, struct sloop_crypto_buf *buf)
 {
 	struct sk_buff *trailer;
 	unsigned int ptlen;
@@ -258,11 +299,11 @@ int sloop_crypto_seal(struct sloop_keyslot *ks, struct sk_buff *skb,
 		return nsg;
 	pskb_put(skb, trailer, SLOOP_TAG_LEN);
 	return sloop_aead_crypt(ks->tx_aead, ks->tx_salt, skb, nsg, counter,
-				ptlen, true);
+				ptlen, true, buf);
 }
 
 int sloop_crypto_open(struct sloop_keyslot *ks, struct sk_buff *skb,
-		      u64 counter)
+		      u64 counter, struct sloop_crypto_buf *buf)
 {
 	struct sk_buff *trailer;
 	int nsg, ret;
@@ -278,7 +319,7 @@ int sloop_crypto_open(struct sloop_keyslot *ks, struct sk_buff *skb,
 	if (unlikely(nsg < 0))
 		return nsg;
 	ret = sloop_aead_crypt(ks->rx_aead, ks->rx_salt, skb, nsg, counter,
-			       skb->len - SLOOP_HDR_LEN, false);
+			       skb->len - SLOOP_HDR_LEN, false, buf);
 	if (ret)
 		return ret;
 	return pskb_trim(skb, skb->len - SLOOP_TAG_LEN);
@@ -674,15 +715,18 @@ static bool sloop_kat_tamper(struct sloop_keyslot *ks, const u8 *pkt,
 	skb->data[byte] ^= 0x10;
 	ret = sloop_crypto_open(ks, skb,
 				get_unaligned_be64(skb->data +
-						   SLOOP_COUNTER_OFF));
+						   SLOOP_COUNTER_OFF), NULL);
 	kfree_skb(skb);
 	return ret == -EBADMSG;
 }
 
-/* Seal, protect, unprotect and open one known packet, then tamper. */
+/*
+ * Seal, protect, unprotect and open one known packet with a worker's
+ * buffer, then tamper (with per-call requests).
+ */
 static bool sloop_kat_run(const struct sloop_kat *kat,
 			  struct sloop_keyslot *ks, struct sloop_hp *hp,
-			  u8 *buf)
+			  u8 *buf, struct sloop_crypto_buf *cbuf)
 {
 	unsigned int sealed_len = SLOOP_OVERHEAD + kat->pt_len;
 	const unsigned int flips[] = { 0, 3, 12, SLOOP_HDR_LEN,
@@ -696,7 +740,7 @@ static bool sloop_kat_run(const struct sloop_kat *kat,
 	skb = sloop_kat_skb(hdr, sizeof(hdr), sloop_kat_ping, kat->pt_len);
 	if (!skb)
 		return false;
-	if (sloop_crypto_seal(ks, skb, kat->counter) ||
+	if (sloop_crypto_seal(ks, skb, kat->counter, cbuf) ||
 	    skb->len != sealed_len || skb_is_nonlinear(skb) ||
 	    memcmp(skb->data, hdr, sizeof(hdr)) ||
 	    memcmp(skb->data + SLOOP_HDR_LEN, kat->sealed,
@@ -720,7 +764,7 @@ static bool sloop_kat_run(const struct sloop_kat *kat,
 	}
 	/* The receiver's view: the wire bytes with the header unmasked. */
 	memcpy(buf, hdr, sizeof(hdr));
-	if (sloop_crypto_open(ks, skb, kat->counter) ||
+	if (sloop_crypto_open(ks, skb, kat->counter, cbuf) ||
 	    skb->len != SLOOP_HDR_LEN + kat->pt_len ||
 	    memcmp(skb->data + SLOOP_HDR_LEN, sloop_kat_ping, kat->pt_len)) {
 		sloop_kat_fail(kat->cipher, "open");
@@ -740,14 +784,19 @@ free_skb:
 
 static bool sloop_kat_all(u8 *buf)
 {
+	struct sloop_crypto_buf *cbuf;
 	struct sloop_keyslot *ks;
 	struct sloop_hp *hp;
 	unsigned int i, len;
 	bool ok = true;
 
+	cbuf = sloop_crypto_buf_new();
 	hp = kzalloc(sizeof(*hp), GFP_KERNEL);
-	if (!hp)
+	if (!hp || !cbuf) {
+		kfree(hp);
+		sloop_crypto_buf_free(cbuf);
 		return false;
+	}
 	for (i = 0; ok && i < ARRAY_SIZE(sloop_kats); i++) {
 		const struct sloop_kat *kat = &sloop_kats[i];
 
@@ -762,7 +811,7 @@ static bool sloop_kat_all(u8 *buf)
 		if (sloop_crypto_hp_set(hp, kat->cipher, sloop_kat_hp_key, len))
 			ok = sloop_kat_fail(kat->cipher, "header protection key");
 		else
-			ok = sloop_kat_run(kat, ks, hp, buf);
+			ok = sloop_kat_run(kat, ks, hp, buf, cbuf);
 		if (ok && kat->pt_len)
 			pr_info("sloop: selftest %s via %s ok\n",
 				sloop_cipher_name(kat->cipher),
@@ -771,6 +820,7 @@ static bool sloop_kat_all(u8 *buf)
 	}
 	sloop_crypto_hp_wipe(hp);
 	kfree(hp);
+	sloop_crypto_buf_free(cbuf);
 	return ok;
 }
 
@@ -890,7 +940,7 @@ static bool sloop_kat_long_one(struct sloop_keyslot *ks, const u8 *tag,
 	skb = sloop_kat_nonlinear(pkt, len, frag_list);
 	if (!skb)
 		return false;
-	if (sloop_crypto_seal(ks, skb, SLOOP_KAT_LONG_COUNTER) ||
+	if (sloop_crypto_seal(ks, skb, SLOOP_KAT_LONG_COUNTER, NULL) ||
 	    skb->len != SLOOP_OVERHEAD + len ||
 	    !sloop_skb_equals(skb, SLOOP_HDR_LEN + len, tag, SLOOP_TAG_LEN,
 			      scratch) ||
@@ -908,7 +958,7 @@ static bool sloop_kat_long_one(struct sloop_keyslot *ks, const u8 *tag,
 	clone = skb_clone(skb, GFP_KERNEL);
 	if (!clone)
 		goto free_skb;
-	ok = !sloop_crypto_open(ks, clone, SLOOP_KAT_LONG_COUNTER) &&
+	ok = !sloop_crypto_open(ks, clone, SLOOP_KAT_LONG_COUNTER, NULL) &&
 	     clone->len == SLOOP_HDR_LEN + len &&
 	     sloop_skb_equals(clone, 0, pkt, SLOOP_HDR_LEN + len,
 			      scratch + 256) &&

@@ -13,6 +13,7 @@
 
 #include <linux/kref.h>
 #include <linux/rcupdate.h>
+#include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <crypto/aead.h>
@@ -56,6 +57,25 @@ struct sloop_keyslot {
 	struct sloop_replay replay;
 };
 
+/* Pieces of an skb that the per-worker scatterlist covers. */
+#define SLOOP_SG_MAX		(MAX_SKB_FRAGS + 2)
+
+/*
+ * What one seal or open needs besides the skb, owned by one crypto worker
+ * so that nothing is allocated per packet: the request (with the
+ * implementation's context and the nonce), grown to the largest
+ * crypto_aead_reqsize() seen, and a scatterlist. A work item never runs
+ * twice at once, so its buffer needs no lock.
+ */
+struct sloop_crypto_buf {
+	void *req;
+	size_t req_len;
+	struct scatterlist sg[SLOOP_SG_MAX];
+};
+
+struct sloop_crypto_buf *sloop_crypto_buf_new(void);
+void sloop_crypto_buf_free(struct sloop_crypto_buf *buf);
+
 int sloop_crypto_init(void);
 void sloop_crypto_uninit(void);
 
@@ -92,17 +112,18 @@ void sloop_crypto_hp_apply(const struct sloop_hp *hp, u8 *pkt);
  * skb->data points at the transport header in its unprotected form (real
  * phase bit and counter), followed by the padded plaintext. Seal appends
  * the tag (expanding the skb if needed) and encrypts in place with the
- * header as associated data. May sleep. Returns 0 or -errno.
+ * header as associated data. May sleep. Returns 0 or -errno. @buf is
+ * the caller's (a crypto worker's) scratch, or NULL to allocate one.
  */
 int sloop_crypto_seal(struct sloop_keyslot *ks, struct sk_buff *skb,
-		      u64 counter);
+		      u64 counter, struct sloop_crypto_buf *buf);
 /*
  * skb->data points at the unprotected header, then ciphertext and tag.
  * On success the tag is trimmed and the plaintext follows the header.
- * Returns -EBADMSG on authentication failure. May sleep.
+ * Returns -EBADMSG on authentication failure. May sleep. @buf as for seal.
  */
 int sloop_crypto_open(struct sloop_keyslot *ks, struct sk_buff *skb,
-		      u64 counter);
+		      u64 counter, struct sloop_crypto_buf *buf);
 
 void sloop_replay_init(struct sloop_replay *r);
 /* Call only after authentication: true when @counter is new (recorded). */

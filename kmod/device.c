@@ -21,6 +21,8 @@
 /* Every sloop device of every netns, to find the owner's devices. */
 static LIST_HEAD(sloop_all_devices);
 static DEFINE_SPINLOCK(sloop_all_lock);
+/* Runs the MTU updates, which take RTNL; flushed at module exit. */
+static struct workqueue_struct *sloop_mtu_wq;
 
 static struct rtnl_link_ops sloop_link_ops;
 
@@ -28,6 +30,127 @@ bool sloop_device_is_sloop(const struct net_device *dev)
 {
 	return dev->rtnl_link_ops == &sloop_link_ops;
 }
+
+struct sloop_stats __percpu *sloop_device_stats_new(void)
+{
+	struct sloop_stats __percpu *stats;
+	int cpu;
+
+	stats = alloc_percpu(struct sloop_stats);
+	if (!stats)
+		return NULL;
+	for_each_possible_cpu(cpu)
+		u64_stats_init(&per_cpu_ptr(stats, cpu)->syncp);
+	return stats;
+}
+
+u64 sloop_device_stats_read(struct sloop_stats __percpu *stats, int idx)
+{
+	unsigned int start;
+	u64 sum = 0, v;
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		const struct sloop_stats *s = per_cpu_ptr(stats, cpu);
+
+		do {
+			start = u64_stats_fetch_begin(&s->syncp);
+			v = u64_stats_read(&s->v[idx]);
+		} while (u64_stats_fetch_retry(&s->syncp, start));
+		sum += v;
+	}
+	return sum;
+}
+
+/* The smallest MTU that the peers' paths allow, or 0 if none is known. */
+static int sloop_device_path_mtu(struct sloop_device *sl)
+{
+	struct sloop_endpoint ep;
+	struct sloop_peer *peer;
+	struct socket *sock;
+	unsigned long id;
+	int mtu = 0, m;
+
+	lockdep_assert_held(&sl->lock);
+	sock = rcu_dereference_protected(sl->sock, lockdep_is_held(&sl->lock));
+	if (!sock || sl->dead)
+		return 0;
+	xa_for_each(&sl->peers, id, peer) {
+		sloop_peer_get_endpoint(peer, &ep);
+		m = sloop_socket_mtu(sock, &ep);
+		if (m > 0 && (!mtu || m < mtu))
+			mtu = m;
+	}
+	return mtu;
+}
+
+static void sloop_device_mtu_work(struct work_struct *work)
+{
+	struct sloop_device *sl = container_of(work, struct sloop_device,
+					       mtu_work);
+	struct net_device *dev = sl->dev;
+	int mtu = 0;
+
+	rtnl_lock();
+	if (dev->reg_state == NETREG_REGISTERED && !sl->mtu_user) {
+		mutex_lock(&sl->lock);
+		mtu = sloop_device_path_mtu(sl);
+		mutex_unlock(&sl->lock);
+	}
+	if (mtu) {
+		mtu = clamp_t(int, mtu, dev->min_mtu, dev->max_mtu);
+		sl->mtu_auto = true;
+		if (mtu != dev->mtu && dev_set_mtu(dev, mtu))
+			netdev_warn(dev, "cannot set the MTU to %d\n", mtu);
+		sl->mtu_auto = false;
+	}
+	rtnl_unlock();
+	dev_put(dev);
+}
+
+void sloop_device_update_mtu(struct sloop_device *sl)
+{
+	if (READ_ONCE(sl->mtu_user))
+		return;
+	/* The reference keeps sl until the work has run. */
+	dev_hold(sl->dev);
+	if (!queue_work(sloop_mtu_wq, &sl->mtu_work))
+		dev_put(sl->dev);
+}
+
+/* Under RTNL, for SIOCSIFMTU, IFLA_MTU and our own updates alike. */
+static int sloop_change_mtu(struct net_device *dev, int mtu)
+{
+	struct sloop_device *sl = netdev_priv(dev);
+
+	if (!sl->mtu_auto)
+		WRITE_ONCE(sl->mtu_user, true);
+	WRITE_ONCE(dev->mtu, mtu);
+	return 0;
+}
+
+/* An underlay's MTU changed: every device may route over it. */
+static int sloop_device_netdev_event(struct notifier_block *nb,
+				     unsigned long event, void *ptr)
+{
+	struct net_device *dev = netdev_notifier_info_to_dev(ptr);
+	struct sloop_device *sl;
+
+	if (event != NETDEV_CHANGEMTU && event != NETDEV_UP)
+		return NOTIFY_DONE;
+	if (sloop_device_is_sloop(dev))
+		return NOTIFY_DONE;
+	spin_lock_bh(&sloop_all_lock);
+	list_for_each_entry(sl, &sloop_all_devices, all_node)
+		if (rcu_access_pointer(sl->sock))
+			sloop_device_update_mtu(sl);
+	spin_unlock_bh(&sloop_all_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block sloop_device_notifier = {
+	.notifier_call = sloop_device_netdev_event,
+};
 
 void sloop_device_update_carrier(struct sloop_device *sl)
 {
@@ -111,6 +234,7 @@ static int sloop_dev_init(struct net_device *dev)
 	xa_init_flags(&sl->peers, XA_FLAGS_LOCK_BH);
 	sloop_allowedips_init(&sl->aips);
 	INIT_WORK(&sl->release_work, sloop_device_release_work);
+	INIT_WORK(&sl->mtu_work, sloop_device_mtu_work);
 	sl->padding = SLOOP_PADDING_16;
 	sl->rekey_after = 1ULL << 60;
 	sl->reject_after = U64_MAX - SLOOP_REPLAY_BITS;
@@ -118,10 +242,13 @@ static int sloop_dev_init(struct net_device *dev)
 	dev->tstats = netdev_alloc_pcpu_stats(struct pcpu_sw_netstats);
 	if (!dev->tstats)
 		return -ENOMEM;
+	sl->stats = sloop_device_stats_new();
+	if (!sl->stats)
+		goto err_tstats;
 	sl->index_hash = kvcalloc(1 << SLOOP_INDEX_HASH_BITS,
 				  sizeof(*sl->index_hash), GFP_KERNEL);
 	if (!sl->index_hash)
-		goto err_tstats;
+		goto err_stats;
 	sl->wq = alloc_workqueue("sloop-%s", WQ_CPU_INTENSIVE | WQ_MEM_RECLAIM,
 				 0, dev->name);
 	if (!sl->wq)
@@ -151,6 +278,8 @@ err_wq:
 	destroy_workqueue(sl->wq);
 err_hash:
 	kvfree(sl->index_hash);
+err_stats:
+	free_percpu(sl->stats);
 err_tstats:
 	free_percpu(dev->tstats);
 	return ret;
@@ -187,6 +316,7 @@ static void sloop_dev_destruct(struct net_device *dev)
 	sloop_allowedips_free(&sl->aips);
 	kvfree(sl->index_hash);
 	xa_destroy(&sl->peers);
+	free_percpu(sl->stats);
 	free_percpu(dev->tstats);
 	mutex_destroy(&sl->lock);
 }
@@ -195,6 +325,7 @@ static const struct net_device_ops sloop_netdev_ops = {
 	.ndo_init = sloop_dev_init,
 	.ndo_uninit = sloop_dev_uninit,
 	.ndo_start_xmit = sloop_send_xmit,
+	.ndo_change_mtu = sloop_change_mtu,
 	.ndo_get_stats64 = dev_get_tstats64,
 };
 
@@ -211,7 +342,10 @@ static void sloop_setup(struct net_device *dev)
 	dev->addr_len = 0;
 	dev->needed_headroom = SLOOP_HEADROOM;
 	dev->needed_tailroom = SLOOP_TAILROOM;
-	/* An IPv6 underlay's 40 + 8 bytes plus ours, rounded up. */
+	/*
+	 * Until a peer's path is known: an Ethernet underlay of either
+	 * family (1500 minus SLOOP_OVERHEAD_IPV6, rounded down).
+	 */
 	dev->mtu = ETH_DATA_LEN - 80;
 	dev->min_mtu = IPV6_MIN_MTU;
 	dev->max_mtu = IP_MAX_MTU - 80;
@@ -228,8 +362,11 @@ static int sloop_newlink(struct net *src_net, struct net_device *dev,
 			 struct nlattr *tb[], struct nlattr *data[],
 			 struct netlink_ext_ack *extack)
 {
+	struct sloop_device *sl = netdev_priv(dev);
 	int ret;
 
+	/* An MTU given at creation is the user's: never derive one. */
+	sl->mtu_user = !!tb[IFLA_MTU];
 	ret = register_netdevice(dev);
 	if (ret)
 		return ret;
@@ -247,10 +384,30 @@ static struct rtnl_link_ops sloop_link_ops __read_mostly = {
 
 int __init sloop_device_init(void)
 {
-	return rtnl_link_register(&sloop_link_ops);
+	int ret;
+
+	sloop_mtu_wq = alloc_workqueue("sloop-mtu", 0, 0);
+	if (!sloop_mtu_wq)
+		return -ENOMEM;
+	ret = register_netdevice_notifier(&sloop_device_notifier);
+	if (ret)
+		goto err_wq;
+	ret = rtnl_link_register(&sloop_link_ops);
+	if (ret)
+		goto err_notifier;
+	return 0;
+
+err_notifier:
+	unregister_netdevice_notifier(&sloop_device_notifier);
+err_wq:
+	destroy_workqueue(sloop_mtu_wq);
+	return ret;
 }
 
 void sloop_device_uninit(void)
 {
 	rtnl_link_unregister(&sloop_link_ops);
+	unregister_netdevice_notifier(&sloop_device_notifier);
+	/* MTU works still queued hold device references: let them run. */
+	destroy_workqueue(sloop_mtu_wq);
 }

@@ -7,6 +7,7 @@
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/ptr_ring.h>
+#include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 #include <net/gro_cells.h>
@@ -22,17 +23,25 @@
 #define SLOOP_TAILROOM		(SLOOP_TAG_LEN + 16)
 
 struct sloop_device;
+struct sloop_crypto_buf;
 
 /* One per possible CPU: drains a device-wide crypto ring. */
 struct sloop_crypt_worker {
 	struct work_struct work;
 	struct sloop_device *sl;
+	struct sloop_crypto_buf *buf;	/* its AEAD request and sg */
 };
 
 struct sloop_crypt_queue {
 	struct ptr_ring ring;
 	struct sloop_crypt_worker __percpu *workers;
 	atomic_t last_cpu;
+};
+
+/* Counters by enum sloop_stats_a, per CPU: summed when read. */
+struct sloop_stats {
+	u64_stats_t v[__SLOOP_STATS_A_MAX];
+	struct u64_stats_sync syncp;
 };
 
 struct sloop_device {
@@ -63,13 +72,35 @@ struct sloop_device {
 	u8 padding;			/* enum sloop_padding */
 	u64 rekey_after;
 	u64 reject_after;
-	atomic64_t stats[__SLOOP_STATS_A_MAX];
+	struct sloop_stats __percpu *stats;
+
+	/* Under RTNL: the MTU was set by hand, or we are setting it. */
+	bool mtu_user;
+	bool mtu_auto;
+	struct work_struct mtu_work;
 };
 
-static inline void sloop_stat_add(atomic64_t *stats, int idx, u64 n)
+/* From any context: softirq and process context share a CPU's copy. */
+static inline void sloop_stat_add(struct sloop_stats __percpu *stats, int idx,
+				  u64 n)
 {
-	atomic64_add(n, &stats[idx]);
+	struct sloop_stats *s = get_cpu_ptr(stats);
+	unsigned long flags;
+
+	flags = u64_stats_update_begin_irqsave(&s->syncp);
+	u64_stats_add(&s->v[idx], n);
+	u64_stats_update_end_irqrestore(&s->syncp, flags);
+	put_cpu_ptr(stats);
 }
+
+struct sloop_stats __percpu *sloop_device_stats_new(void);
+/* The sum over all CPUs of counter @idx. */
+u64 sloop_device_stats_read(struct sloop_stats __percpu *stats, int idx);
+/*
+ * Recomputes the MTU from the underlay later (it needs RTNL), unless the
+ * user set one: call after an endpoint, the socket or the peers change.
+ */
+void sloop_device_update_mtu(struct sloop_device *sl);
 
 int sloop_device_init(void);
 void sloop_device_uninit(void);

@@ -177,7 +177,7 @@ static void sloop_nl_post_doit(const struct genl_ops *ops,
 }
 
 static int sloop_nl_put_stats(struct sk_buff *skb, int type,
-			      atomic64_t *stats)
+			      struct sloop_stats __percpu *stats)
 {
 	struct nlattr *nest = nla_nest_start(skb, type);
 	int i;
@@ -185,7 +185,7 @@ static int sloop_nl_put_stats(struct sk_buff *skb, int type,
 	if (!nest)
 		return -EMSGSIZE;
 	for (i = SLOOP_STATS_A_RX_BYTES; i <= SLOOP_STATS_A_MAX; i++)
-		if (nla_put_u64_64bit(skb, i, atomic64_read(&stats[i]),
+		if (nla_put_u64_64bit(skb, i, sloop_device_stats_read(stats, i),
 				      SLOOP_STATS_A_PAD))
 			goto cancel;
 	nla_nest_end(skb, nest);
@@ -294,6 +294,8 @@ static int sloop_nl_dev_attach(struct sk_buff *skb, struct genl_info *info)
 	WRITE_ONCE(sl->owner_net, get_net(genl_info_net(info)));
 	WRITE_ONCE(sl->owner_portid, info->snd_portid);
 	sloop_device_update_carrier(sl);
+	/* Routes are looked up in the socket's netns. */
+	sloop_device_update_mtu(sl);
 	return 0;
 }
 
@@ -564,6 +566,8 @@ static int sloop_nl_peer_del(struct sk_buff *skb, struct genl_info *info)
 		return PTR_ERR(peer);
 	sloop_peer_remove(peer, SLOOP_DOWN_DELETED);
 	sloop_device_update_carrier(sl);
+	/* The smallest path may have gone with it. */
+	sloop_device_update_mtu(sl);
 	return 0;
 }
 

@@ -49,9 +49,13 @@ struct sloop_peer *sloop_peer_new(struct sloop_device *sl, u32 id,
 	peer = kzalloc(sizeof(*peer), GFP_KERNEL);
 	if (!peer)
 		return ERR_PTR(-ENOMEM);
+	ret = -ENOMEM;
+	peer->stats = sloop_device_stats_new();
+	if (!peer->stats)
+		goto err_free;
 	ret = dst_cache_init(&peer->dst_cache, GFP_KERNEL);
 	if (ret)
-		goto err_free;
+		goto err_stats;
 	peer->sl = sl;
 	kref_init(&peer->ref);
 	peer->id = id;
@@ -74,6 +78,8 @@ struct sloop_peer *sloop_peer_new(struct sloop_device *sl, u32 id,
 
 err_dst:
 	dst_cache_destroy(&peer->dst_cache);
+err_stats:
+	free_percpu(peer->stats);
 err_free:
 	kfree(peer);
 	return ERR_PTR(ret == -EBUSY ? -EEXIST : ret);
@@ -112,6 +118,7 @@ static void sloop_peer_free_rcu(struct rcu_head *head)
 	struct sloop_peer *peer = container_of(head, struct sloop_peer, rcu);
 
 	dst_cache_destroy(&peer->dst_cache);
+	free_percpu(peer->stats);
 	dev_put(peer->sl->dev);
 	kfree_sensitive(peer);
 }
@@ -177,6 +184,8 @@ int sloop_peer_set_endpoint(struct sloop_peer *peer,
 	peer->endpoint = e;
 	dst_cache_reset(&peer->dst_cache);
 	spin_unlock_bh(&peer->endpoint_lock);
+	/* A new path may have another MTU. */
+	sloop_device_update_mtu(peer->sl);
 	return 0;
 }
 

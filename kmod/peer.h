@@ -60,7 +60,7 @@ struct sloop_peer {
 	struct work_struct rx_work;
 
 	atomic64_t last_rx;		/* ns, CLOCK_BOOTTIME */
-	atomic64_t stats[__SLOOP_STATS_A_MAX];
+	struct sloop_stats __percpu *stats;
 };
 
 struct sloop_peer *sloop_peer_new(struct sloop_device *sl, u32 id,

@@ -15,6 +15,16 @@
 #include "peer.h"
 #include "queueing.h"
 
+static void sloop_queue_free_workers(struct sloop_crypt_queue *q)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sloop_crypto_buf_free(per_cpu_ptr(q->workers, cpu)->buf);
+	free_percpu(q->workers);
+	q->workers = NULL;
+}
+
 int sloop_queue_init(struct sloop_device *sl, struct sloop_crypt_queue *q,
 		     work_func_t fn)
 {
@@ -24,18 +34,25 @@ int sloop_queue_init(struct sloop_device *sl, struct sloop_crypt_queue *q,
 	if (ret)
 		return ret;
 	q->workers = alloc_percpu(struct sloop_crypt_worker);
-	if (!q->workers) {
-		ptr_ring_cleanup(&q->ring, NULL);
-		return -ENOMEM;
-	}
+	if (!q->workers)
+		goto err_ring;
 	for_each_possible_cpu(cpu) {
 		struct sloop_crypt_worker *w = per_cpu_ptr(q->workers, cpu);
 
 		INIT_WORK(&w->work, fn);
 		w->sl = sl;
+		w->buf = sloop_crypto_buf_new();
+		if (!w->buf)
+			goto err_workers;
 	}
 	atomic_set(&q->last_cpu, -1);
 	return 0;
+
+err_workers:
+	sloop_queue_free_workers(q);
+err_ring:
+	ptr_ring_cleanup(&q->ring, NULL);
+	return -ENOMEM;
 }
 
 static void sloop_queue_purge_one(void *ptr)
@@ -47,8 +64,7 @@ static void sloop_queue_purge_one(void *ptr)
 void sloop_queue_uninit(struct sloop_crypt_queue *q)
 {
 	ptr_ring_cleanup(&q->ring, sloop_queue_purge_one);
-	free_percpu(q->workers);
-	q->workers = NULL;
+	sloop_queue_free_workers(q);
 }
 
 static int sloop_queue_next_cpu(struct sloop_crypt_queue *q)

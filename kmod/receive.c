@@ -89,15 +89,16 @@ drop:
 
 void sloop_receive_crypt_work(struct work_struct *work)
 {
-	struct sloop_device *sl =
-		container_of(work, struct sloop_crypt_worker, work)->sl;
+	struct sloop_crypt_worker *w =
+		container_of(work, struct sloop_crypt_worker, work);
+	struct sloop_device *sl = w->sl;
 	struct sk_buff *skb;
 
 	while ((skb = ptr_ring_consume_bh(&sl->decrypt_queue.ring))) {
 		struct sloop_skb_cb *cb = SLOOP_CB(skb);
 		enum sloop_pkt_state state = SLOOP_PKT_DEAD;
 
-		if (sloop_crypto_open(cb->ks, skb, cb->counter)) {
+		if (sloop_crypto_open(cb->ks, skb, cb->counter, w->buf)) {
 			cb->drop_reason = SLOOP_STATS_A_DROP_BAD_AUTH;
 		} else if (!sloop_replay_accept(&cb->ks->replay, cb->counter)) {
 			cb->drop_reason = SLOOP_STATS_A_DROP_REPLAY;

@@ -96,14 +96,21 @@ static int sloop_send_one(struct sloop_peer *peer, struct sk_buff *skb,
 		goto malformed;
 	len = skb->len;
 	padded = sloop_padded_len(sl, len);
-	if (skb_linearize(skb))
-		goto malformed;
+	/*
+	 * One reallocation at most: the head gets room for our header, the
+	 * padding, the tag and, for a paged skb, the pages that the
+	 * linearisation then copies in without reallocating again. Segments
+	 * of a GSO packet come here linear (copied and checksummed in one
+	 * pass by skb_gso_segment), so they usually need none.
+	 */
 	head = skb_headroom(skb) < SLOOP_HEADROOM ?
 	       SLOOP_HEADROOM - skb_headroom(skb) : 0;
-	tail = padded - len + SLOOP_TAILROOM;
+	tail = padded - len + SLOOP_TAILROOM + skb->data_len;
 	tail = skb_tailroom(skb) < tail ? tail - skb_tailroom(skb) : 0;
 	if ((head || tail || skb_cloned(skb)) &&
 	    pskb_expand_head(skb, ALIGN(head, NET_SKB_PAD), tail, GFP_ATOMIC))
+		goto malformed;
+	if (skb_linearize(skb))
 		goto malformed;
 	skb_put_zero(skb, padded - len);
 
@@ -230,8 +237,9 @@ int sloop_send_ctrl(struct sloop_peer *peer, const u8 *msg, unsigned int len)
 
 void sloop_send_crypt_work(struct work_struct *work)
 {
-	struct sloop_device *sl =
-		container_of(work, struct sloop_crypt_worker, work)->sl;
+	struct sloop_crypt_worker *w =
+		container_of(work, struct sloop_crypt_worker, work);
+	struct sloop_device *sl = w->sl;
 	struct sk_buff *skb;
 
 	while ((skb = ptr_ring_consume_bh(&sl->encrypt_queue.ring))) {
@@ -241,7 +249,7 @@ void sloop_send_crypt_work(struct work_struct *work)
 		struct sloop_hp *hp;
 
 		cb->drop_reason = SLOOP_STATS_A_DROP_MALFORMED;
-		if (!sloop_crypto_seal(cb->ks, skb, cb->counter)) {
+		if (!sloop_crypto_seal(cb->ks, skb, cb->counter, w->buf)) {
 			rcu_read_lock_bh();
 			hp = rcu_dereference_bh(peer->hp_tx);
 			if (hp) {

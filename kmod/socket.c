@@ -176,6 +176,69 @@ static int sloop_send6(struct sloop_peer *peer, struct sock *sk,
 }
 #endif
 
+static int sloop_mtu4(struct sock *sk, const struct sockaddr_in *to)
+{
+	struct flowi4 fl = {
+		.daddr = to->sin_addr.s_addr,
+		.saddr = inet_sk(sk)->inet_saddr,
+		.fl4_dport = to->sin_port,
+		.fl4_sport = inet_sk(sk)->inet_sport,
+		.flowi4_proto = IPPROTO_UDP,
+		.flowi4_mark = sk->sk_mark,
+		.flowi4_oif = sk->sk_bound_dev_if,
+	};
+	struct rtable *rt;
+	int mtu;
+
+	rt = ip_route_output_flow(sock_net(sk), &fl, sk);
+	if (IS_ERR(rt))
+		return 0;
+	/* The path MTU when one was learnt, else the egress device's. */
+	mtu = dst_mtu(&rt->dst);
+	ip_rt_put(rt);
+	return mtu - SLOOP_OVERHEAD_IPV4;
+}
+
+#if IS_ENABLED(CONFIG_IPV6)
+static int sloop_mtu6(struct sock *sk, const struct sockaddr_in6 *to)
+{
+	struct flowi6 fl = {
+		.daddr = to->sin6_addr,
+		.saddr = sk->sk_v6_rcv_saddr,
+		.fl6_dport = to->sin6_port,
+		.fl6_sport = inet_sk(sk)->inet_sport,
+		.flowi6_proto = IPPROTO_UDP,
+		.flowi6_mark = sk->sk_mark,
+		.flowi6_oif = to->sin6_scope_id ? to->sin6_scope_id :
+						  sk->sk_bound_dev_if,
+	};
+	struct dst_entry *dst;
+	int mtu;
+
+	if (sk->sk_family != AF_INET6)
+		return 0;
+	dst = ipv6_stub->ipv6_dst_lookup_flow(sock_net(sk), sk, &fl, NULL);
+	if (IS_ERR(dst))
+		return 0;
+	mtu = dst_mtu(dst);
+	dst_release(dst);
+	return mtu - SLOOP_OVERHEAD_IPV6;
+}
+#endif
+
+int sloop_socket_mtu(struct socket *sock, const struct sloop_endpoint *ep)
+{
+	int mtu = 0;
+
+	if (ep->addr.sa_family == AF_INET)
+		mtu = sloop_mtu4(sock->sk, &ep->addr4);
+#if IS_ENABLED(CONFIG_IPV6)
+	else if (ep->addr.sa_family == AF_INET6)
+		mtu = sloop_mtu6(sock->sk, &ep->addr6);
+#endif
+	return max(mtu, 0);
+}
+
 int sloop_socket_send(struct sloop_peer *peer, struct sk_buff *skb)
 {
 	struct sloop_endpoint ep;

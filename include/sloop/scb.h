@@ -113,6 +113,7 @@ enum scb_attr {
 	SCB_A_BROKER,		/* 32 bytes, Ed25519: may sign revocations */
 	__SCB_A_MAX,
 };
+
 #define SCB_A_MAX (__SCB_A_MAX - 1)
 
 enum scb_role {

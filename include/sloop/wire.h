@@ -31,6 +31,8 @@
 #define SLOOP_MSG_HS_INIT	0x01	/* handshake initiation */
 #define SLOOP_MSG_HS_RESP	0x02	/* handshake response */
 #define SLOOP_MSG_HS_COOKIE	0x03	/* cookie reply under load */
+#define SLOOP_MSG_SCB_PROBE	0x04	/* broker endpoint probe (scb.h) */
+#define SLOOP_MSG_SCB_ANSWER	0x05	/* its answer */
 #define SLOOP_MSG_TRANSPORT	0x40	/* top two bits 01 */
 #define SLOOP_MSG_TRANSPORT_MASK 0xc0
 #define SLOOP_HDR_PROTECTED	0x3f	/* bits covered by the mask */
@@ -42,6 +44,13 @@
 #define SLOOP_HP_SAMPLE_LEN	16
 #define SLOOP_HP_MASK_LEN	9	/* 1 for byte 0, 8 for the counter */
 #define SLOOP_OVERHEAD		(SLOOP_HDR_LEN + SLOOP_TAG_LEN)
+/*
+ * Whole cost of a full-size packet on the underlay: outer IPv4 (20) or
+ * IPv6 (40), UDP (8) and ours. Padding adds nothing to it: it never
+ * makes a plaintext longer than the device MTU.
+ */
+#define SLOOP_OVERHEAD_IPV4	(20 + 8 + SLOOP_OVERHEAD)	/* 57 */
+#define SLOOP_OVERHEAD_IPV6	(40 + 8 + SLOOP_OVERHEAD)	/* 77 */
 
 /* Inner payload: first nibble 4 or 6 is an IP packet, 0xc a control msg. */
 #define SLOOP_INNER_CTRL	0xc0
