@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Loop membership credentials, checked by every peer itself so that a
- * broker cannot insert a device (docs/protocol.md, "Membership").
+ * broker cannot insert a device (docs/membership.md).
  *
  * A credential says "device D is a member of loop L with these
  * addresses from not_before to not_after", signed with Ed25519 by
@@ -127,21 +127,25 @@ int cred_revoke_decode(struct cred_revoke *r, const uint8_t *in,
 
 void cred_set_init(struct cred_set *s, const uint8_t loop_id[32],
 		   const uint8_t founder[32], const uint8_t broker[32]);
+/* Frees the entries; loop_id, founder and broker stay. */
 void cred_set_free(struct cred_set *s);
 /*
  * Add a credential after checking its signature and loop; an exact
- * duplicate is ignored.  -1 (and nothing added) on a bad one or a full
- * set, -ENOMEM.
+ * duplicate is ignored.  -1 (and nothing added) on a bad one, -ENOSPC
+ * when the set holds CRED_SET_MAX_CREDS (prune it), -ENOMEM.
  */
 int cred_set_add(struct cred_set *s, const struct cred *c);
 /*
  * A revocation signed by the broker key or by a member at r->at; 0 when
  * stored or redundant (an earlier one for that device exists), -1 when
- * refused, -ENOMEM.
+ * refused, -ENOSPC when full, -ENOMEM.
  */
 int cred_set_revoke(struct cred_set *s, const struct cred_revoke *r,
 		    uint64_t now);
-/* Drop credentials expired before now (keeps the cache small). */
+/*
+ * Drop credentials expired at now (not_after <= now) to keep the cache
+ * small, except those proving a member revoker at its r->at.
+ */
 void cred_set_prune(struct cred_set *s, uint64_t now);
 /* The loop's policy from the founder's valid self-credential, 0 if none. */
 int cred_set_policy(const struct cred_set *s, uint64_t now);
@@ -164,7 +168,9 @@ uint64_t cred_set_expiry(const struct cred_set *s, const uint8_t device[32],
  * file and any credential that fails cred_set_add; -errno, -EPERM for
  * the owner/mode, -EBADMSG for the content.  A set the caller
  * initialised (non-zero loop_id) must match the file's loop_id, founder
- * and broker; a zeroed one takes them from the file.  On success s holds
+ * and broker; a zeroed one takes them from the file (then check the
+ * loop_id against cred_loop_id(founder, name) yourself: the name is not
+ * stored).  A symbolic link is refused (O_NOFOLLOW).  On success s holds
  * exactly the file's entries (its previous ones are freed); on failure
  * s is unchanged.
  */

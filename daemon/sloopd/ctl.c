@@ -25,6 +25,8 @@ static const struct {
 	{ "flush-keys", CTL_FLUSH, true },
 	{ "shutdown", CTL_SHUTDOWN, true },
 	{ "dump", CTL_DUMP, false },
+	{ "peers", CTL_PEERS, false },
+	{ "invite", CTL_INVITE, false },
 };
 
 #define N_CTL_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))
@@ -306,8 +308,12 @@ static void serve(struct ctl *c, struct ctl_conn *cn)
 		reply_error(c, cn, REASON_NOMEM, "out of memory");
 		return;
 	}
-	log_msg(LOG_INFO, "control: %s%s%s", ctl_cmd_name(req.cmd),
-		req.peer[0] ? " " : "", req.peer);
+	/* `sloopctl show` polls peers: keep it out of the log by default. */
+	if (req.cmd == CTL_PEERS)
+		log_dbg("control: %s", ctl_cmd_name(req.cmd));
+	else
+		log_msg(LOG_INFO, "control: %s%s%s", ctl_cmd_name(req.cmd),
+			req.peer[0] ? " " : "", req.peer);
 	rc = c->fn(c->ctx, &req, out, why, sizeof(why));
 	if (rc)
 		fprintf(out, "error %s %s: %s\n",

@@ -11,9 +11,20 @@
  *	flush-keys [PEER]
  *	shutdown [PEER|all]
  *	dump
+ *	peers
+ *	invite		(loop mode: a one-time invitation code from the broker,
+ *			 answered as "invite CODE")
  *
  * and the daemon answers with zero or more text lines followed by a last
- * line "ok" or "error E707 ctl-request: why", then closes.  One request
+ * line "ok" or "error E707 ctl-request: why", then closes.  `peers`
+ * answers with key=value words, unknown keys to be ignored by readers:
+ *
+ *	link name=LINK device=DEV ifindex=N netns=INODE
+ *	peer id=KID name=NAME state=up|down handshake=T rekey=T rekeys=N
+ *
+ * (one peer line per configured peer or primary; T = unix seconds of the
+ * last completed handshake / key swap, 0 = never; INODE is that of
+ * /proc/self/ns/net, 0 if unknown).  One request
  * per connection keeps the server free of per-client state beyond the
  * line buffer.
  */
@@ -31,7 +42,8 @@
 #define CTL_TIMEOUT_MS	5000u
 #define CTL_DEFAULT_DIR	"/run/sloop"
 
-enum ctl_cmd { CTL_REKEY, CTL_FLUSH, CTL_SHUTDOWN, CTL_DUMP };
+enum ctl_cmd { CTL_REKEY, CTL_FLUSH, CTL_SHUTDOWN, CTL_DUMP, CTL_PEERS,
+	       CTL_INVITE };
 
 struct ctl_req {
 	enum ctl_cmd cmd;

@@ -67,6 +67,29 @@ int ifc_addr(unsigned int ifindex, const struct opt_addr *local,
 	return rtnl_do(m);
 }
 
+int ifc_addr_prefix(unsigned int ifindex, const struct opt_addr *addr,
+		    unsigned int prefix)
+{
+	struct ifaddrmsg ifa = { 0 };
+	struct nl_msg *m;
+
+	ifa.ifa_family = (uint8_t)addr->family;
+	ifa.ifa_prefixlen = (uint8_t)prefix;
+	ifa.ifa_index = ifindex;
+	ifa.ifa_flags = addr->family == AF_INET6 ? IFA_F_NODAD : 0;
+	m = nlmsg_alloc_simple(RTM_NEWADDR,
+			       NLM_F_REQUEST | NLM_F_CREATE | NLM_F_ACK);
+	if (!m)
+		return -ENOMEM;
+	if (nlmsg_append(m, &ifa, sizeof(ifa), NLMSG_ALIGNTO) ||
+	    nla_put(m, IFA_LOCAL, addr_len(addr), &addr->u) ||
+	    nla_put(m, IFA_ADDRESS, addr_len(addr), &addr->u)) {
+		nlmsg_free(m);
+		return -EMSGSIZE;
+	}
+	return rtnl_do(m);
+}
+
 int ifc_link_up(const char *ifname, bool up)
 {
 	struct ifreq ifr = { 0 };

@@ -16,6 +16,9 @@
 /* local/remote may be unset (family 0); 0 or -errno.  EEXIST is fine. */
 int ifc_addr(unsigned int ifindex, const struct opt_addr *local,
 	     const struct opt_addr *remote);
+/* addr/prefix on the device (a loop's /22, /64); 0 or -errno. */
+int ifc_addr_prefix(unsigned int ifindex, const struct opt_addr *addr,
+		    unsigned int prefix);
 int ifc_link_up(const char *ifname, bool up);
 int ifc_set_mtu(const char *ifname, int mtu);
 /* Adds (add = true) or removes a route to s through the device. */

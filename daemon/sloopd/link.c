@@ -8,9 +8,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,7 +157,9 @@ int lk_init(struct lk *l, struct sloopd_options *o)
 	memset(l, 0, sizeof(*l));
 	l->o = o;
 	l->udp = -1;
-	l->primary = o->role == OPT_ROLE_PRIMARY;
+	/* A loop member answers handshakes like a primary (and initiates). */
+	l->primary = o->role == OPT_ROLE_PRIMARY || o->loop;
+	l->loop = o->loop != NULL;
 	scr_init(&l->scr);
 	snprintf(l->linkname, sizeof(l->linkname), "%s",
 		 o->linkname ? o->linkname : o->device);
@@ -168,6 +172,12 @@ int lk_init(struct lk *l, struct sloopd_options *o)
 	if (read_b64_secret(o, o->key_file, seed))
 		return LK_EXIT_KEYS;
 	rc = hs_local_from_ed25519_seed(&l->local, seed);
+	if (!rc) {
+		uint8_t sk[64];
+
+		crypto_sign_seed_keypair(l->self_ed, sk, seed);
+		sodium_memzero(sk, sizeof(sk));
+	}
 	sodium_memzero(seed, sizeof(seed));
 	if (rc) {
 		log_fail(REASON_KEY_FORMAT, "%s: not a usable device key",
@@ -177,7 +187,8 @@ int lk_init(struct lk *l, struct sloopd_options *o)
 	hs_responder_init(&l->resp, &l->local);
 	list = l->primary ? o->peers : o->primaries;
 	l->n_peers = l->primary ? o->n_peers : o->n_primaries;
-	l->peers = calloc(l->n_peers ? l->n_peers : 1, sizeof(*l->peers));
+	l->peers = calloc(l->loop ? LK_LOOP_MAX : l->n_peers ? l->n_peers : 1,
+			  sizeof(*l->peers));
 	if (!l->peers)
 		return LK_EXIT_FATAL;
 	for (size_t i = 0; i < l->n_peers; i++) {
@@ -410,18 +421,24 @@ static void peer_up(struct lk *l, struct lk_peer *p, struct hs_result *res,
 	sess_hb_init(&p->hb, now, p->heartbeat_ms, p->dead_ms);
 	p->up = true;
 	p->up_ms = now;
+	p->last_handshake = (int64_t)time(NULL);
 	p->rx_packets = p->tx_packets = 0;
 	routes(l, p, true);
 	log_msg(LOG_NOTICE, "link up: peer %s, cipher %s, index %08x/%08x",
 		p->name, opt_cipher_name(res->cipher), p->local_index,
 		p->remote_index);
-	script_vars(l, p, &v);
-	scr_queue(&l->scr, l->o->ip_up, &v);
 	if (!l->primary)
 		sess_link_up(&l->link, now);
+	/*
+	 * updetach forks here: before ip-up starts, so that the script is
+	 * the daemon's child (to reap, and to wait for before ip-down),
+	 * not the exiting parent's.
+	 */
 	if (!l->ever_up && l->on_first_up)
 		l->on_first_up(l->ctx);
 	l->ever_up = true;
+	script_vars(l, p, &v);
+	scr_queue(&l->scr, l->o->ip_up, &v);
 }
 
 static void peer_down(struct lk *l, struct lk_peer *p, enum reason why,
@@ -496,9 +513,12 @@ static void apply(struct lk *l, struct lk_peer *p, struct rk_actions *acts)
 			break;
 		case RK_ACT_KEY_SWAP:
 			rc = knl_key_swap(&l->knl, p->kid, a->phase);
-			if (!rc)
-				log_msg(LOG_INFO, "peer %s: rekeyed, generation %u",
-					p->name, a->key_id);
+			if (rc)
+				break;
+			p->last_rekey = (int64_t)time(NULL);
+			p->n_rekeys++;
+			log_msg(LOG_INFO, "peer %s: rekeyed, generation %u",
+				p->name, a->key_id);
 			break;
 		case RK_ACT_KEY_DEL:
 			rc = knl_key_del(&l->knl, p->kid, a->phase);
@@ -615,7 +635,7 @@ static int lookup(void *ctx, const uint8_t pub[32], struct hs_peer_ref *ref)
 	for (size_t i = 0; i < l->n_peers; i++) {
 		struct lk_peer *p = &l->peers[i];
 
-		if (!sodium_memcmp(p->pub, pub, 32)) {
+		if (!p->gone && !sodium_memcmp(p->pub, pub, 32)) {
 			ref->peer = p;
 			ref->psk = p->has_psk ? p->psk : NULL;
 			ref->last_tai = p->last_tai;
@@ -715,7 +735,7 @@ static void send_initiation(struct lk *l, struct lk_peer *p)
 static void on_reply(struct lk *l, const uint8_t *msg, size_t len,
 		     const struct sockaddr *src, socklen_t slen)
 {
-	struct lk_peer *p = l->primary ? NULL : initiating(l, msg);
+	struct lk_peer *p = l->primary && !l->loop ? NULL : initiating(l, msg);
 	struct hs_result res = { 0 };
 	enum reason why;
 
@@ -761,8 +781,154 @@ void lk_on_udp(struct lk *l)
 		else if (type == SLOOP_MSG_HS_RESP || type == SLOOP_MSG_HS_COOKIE)
 			on_reply(l, buf, (size_t)n, (struct sockaddr *)&src,
 				 slen);
+		else if (l->on_udp && n > 0)
+			l->on_udp(l->uctx, buf, (size_t)n,
+				  (struct sockaddr *)&src, slen);
 		else
 			l->n_bad_packets++;
+	}
+}
+
+/* ------------------------------------------------------------ loop members */
+
+#define LK_LOOP_RETRY_MS	1000u
+#define LK_LOOP_RETRY_MAX_MS	30000u
+
+bool lk_loop_initiates(const struct lk *l, const struct lk_peer *p)
+{
+	return memcmp(l->self_ed, p->ed_pub, 32) < 0;
+}
+
+struct lk_peer *lk_loop_find(struct lk *l, const uint8_t ed_pub[32])
+{
+	for (size_t i = 0; i < l->n_peers; i++)
+		if (!memcmp(l->peers[i].ed_pub, ed_pub, 32))
+			return &l->peers[i];
+	return NULL;
+}
+
+static void loop_subnets(struct lk_peer *p, const uint8_t addr4[4],
+			 const uint8_t addr6[16])
+{
+	memset(p->subnets, 0, 2 * sizeof(*p->subnets));
+	p->subnets[0].family = AF_INET;
+	memcpy(p->subnets[0].addr, addr4, 4);
+	p->subnets[0].cidr = 32;
+	p->subnets[1].family = AF_INET6;
+	memcpy(p->subnets[1].addr, addr6, 16);
+	p->subnets[1].cidr = 128;
+	p->n_subnets = 2;
+}
+
+static bool same_subnets(const struct lk_peer *p, const uint8_t addr4[4],
+			 const uint8_t addr6[16])
+{
+	return p->n_subnets == 2 && !memcmp(p->subnets[0].addr, addr4, 4) &&
+	       !memcmp(p->subnets[1].addr, addr6, 16);
+}
+
+/* Kernel ids are slot + 1 for life: a gone member keeps its slot. */
+struct lk_peer *lk_loop_add(struct lk *l, const uint8_t ed_pub[32],
+			    const char *name, const uint8_t addr4[4],
+			    const uint8_t addr6[16])
+{
+	struct lk_peer *p = lk_loop_find(l, ed_pub);
+	const struct sloopd_options *o = l->o;
+
+	if (p) {
+		if (!same_subnets(p, addr4, addr6)) {
+			peer_down(l, p, REASON_OK, "its loop addresses changed");
+			loop_subnets(p, addr4, addr6);
+		}
+		if (p->gone)
+			log_msg(LOG_NOTICE, "loop member %s is back", p->name);
+		p->gone = false;
+		return p;
+	}
+	if (l->n_peers >= LK_LOOP_MAX)
+		return NULL;
+	p = &l->peers[l->n_peers];
+	memset(p, 0, sizeof(*p));
+	p->subnets = calloc(2, sizeof(*p->subnets));
+	if (!p->subnets || hs_pub_from_ed25519(p->pub, ed_pub)) {
+		free(p->subnets);
+		p->subnets = NULL;
+		return NULL;
+	}
+	l->n_peers++;
+	p->kid = (uint32_t)l->n_peers;
+	memcpy(p->ed_pub, ed_pub, 32);
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	loop_subnets(p, addr4, addr6);
+	if (o->has_psk) {
+		memcpy(p->psk, o->psk, 32);
+		p->has_psk = true;
+	}
+	p->cipher = o->cipher;
+	p->rekey_ms = o->rekey_ms;
+	p->heartbeat_ms = o->heartbeat_ms;
+	p->dead_ms = o->dead_ms;
+	log_msg(LOG_INFO, "loop member %s added (%s)", p->name,
+		lk_loop_initiates(l, p) ? "we initiate" : "it initiates");
+	return p;
+}
+
+void lk_loop_endpoint(struct lk *l, struct lk_peer *p,
+		      const struct sockaddr *sa, socklen_t len, uint64_t at_ms)
+{
+	if (len > sizeof(p->ep))
+		return;
+	memcpy(&p->ep, sa, len);
+	p->ep_len = len;
+	p->has_ep = true;
+	if (!p->up && lk_loop_initiates(l, p)) {
+		p->next_try_ms = at_ms ? at_ms : lk_now_ms();
+		p->tries = 0;
+	}
+}
+
+void lk_loop_drop(struct lk *l, struct lk_peer *p, enum reason why,
+		  const char *what)
+{
+	if (p->gone)
+		return;
+	if (p->up)
+		peer_down(l, p, why, what);
+	else
+		log_fail(why, "loop member %s dropped: %s", p->name, what);
+	if (p->in_kernel)
+		knl_peer_del(&l->knl, p->kid);
+	p->in_kernel = false;
+	hs_initiator_abort(&p->ini);
+	p->gone = true;
+	p->next_try_ms = 0;
+}
+
+/* The initiator side of a member pair: retry with a doubling wait. */
+static void loop_tick(struct lk *l, uint64_t now)
+{
+	for (size_t i = 0; i < l->n_peers; i++) {
+		struct lk_peer *p = &l->peers[i];
+		unsigned int wait;
+
+		if (p->up) {
+			p->tries = 0;
+			p->next_try_ms = 0;
+		}
+		if (p->gone || p->up || !p->has_ep || !lk_loop_initiates(l, p))
+			continue;
+		if (!p->next_try_ms)
+			p->next_try_ms = now;
+		if (now < p->next_try_ms)
+			continue;
+		if (p->ini.active && p->tries)
+			log_dbg("no answer from loop member %s", p->name);
+		send_initiation(l, p);
+		wait = LK_LOOP_RETRY_MS << (p->tries < 5 ? p->tries : 5);
+		if (wait > LK_LOOP_RETRY_MAX_MS)
+			wait = LK_LOOP_RETRY_MAX_MS;
+		p->tries++;
+		p->next_try_ms = now + wait;
 	}
 }
 
@@ -808,6 +974,7 @@ static void tick_peer(struct lk *l, struct lk_peer *p, uint64_t now,
 
 static void tick_link(struct lk *l, uint64_t now)
 {
+	/* Taken before the tick: a failed attempt moves the target on. */
 	struct lk_peer *p = &l->peers[l->link.target % l->n_peers];
 
 	switch (sess_link_tick(&l->link, now)) {
@@ -841,6 +1008,8 @@ void lk_tick(struct lk *l)
 			tick_peer(l, &l->peers[i], now, poll);
 	if (!l->primary && l->n_peers)
 		tick_link(l, now);
+	if (l->loop)
+		loop_tick(l, now);
 }
 
 uint64_t lk_deadline(const struct lk *l)
@@ -862,6 +1031,9 @@ uint64_t lk_deadline(const struct lk *l)
 	}
 	if (!l->primary && sess_link_deadline(&l->link) < d)
 		d = sess_link_deadline(&l->link);
+	for (size_t i = 0; l->loop && i < l->n_peers; i++)
+		if (l->peers[i].next_try_ms && l->peers[i].next_try_ms < d)
+			d = l->peers[i].next_try_ms;
 	return d;
 }
 
@@ -1020,6 +1192,31 @@ static int ctl_peers(struct lk *l, const struct ctl_req *r, FILE *out,
 	return 0;
 }
 
+void lk_report(const struct lk *l, uint64_t netns, FILE *out)
+{
+	fprintf(out, "link name=%s device=%s ifindex=%u netns=%" PRIu64 "\n",
+		l->linkname, l->o->device, l->knl.ifindex, netns);
+	for (size_t i = 0; i < l->n_peers; i++) {
+		const struct lk_peer *p = &l->peers[i];
+
+		fprintf(out, "peer id=%u name=%s state=%s handshake=%" PRId64
+			" rekey=%" PRId64 " rekeys=%u\n", p->kid, p->name,
+			p->up ? "up" : "down", p->last_handshake,
+			p->last_rekey, p->n_rekeys);
+	}
+}
+
+/*
+ * sloopctl matches us to a device by (network namespace, ifindex): the
+ * device name alone repeats across namespaces.
+ */
+static uint64_t netns_id(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint64_t)st.st_ino;
+}
+
 int lk_control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
 	       size_t len)
 {
@@ -1027,6 +1224,10 @@ int lk_control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
 
 	if (r->cmd == CTL_DUMP) {
 		opt_dump(l->o, out);
+		return 0;
+	}
+	if (r->cmd == CTL_PEERS) {
+		lk_report(l, netns_id(), out);
 		return 0;
 	}
 	return ctl_peers(l, r, out, why, len);

@@ -32,6 +32,7 @@ enum lk_exit {
 	LK_EXIT_SIGNAL = 5,	/* SIGTERM or SIGINT */
 	LK_EXIT_MAXFAIL = 6,	/* maxfail consecutive failed attempts */
 	LK_EXIT_HANGUP = 7,	/* session lost, no persist (secondary) */
+	LK_EXIT_WIPED = 8,	/* the broker said stolen: loop data wiped */
 };
 
 struct lk_peer {
@@ -58,7 +59,14 @@ struct lk_peer {
 	struct ctrl_chan ch;
 	struct sess_hb hb;
 	uint64_t up_ms;
+	/* Wall clock (time(2)), 0 = never: what sloopctl show prints. */
+	int64_t last_handshake, last_rekey;
+	uint32_t n_rekeys;
 	uint64_t rx_packets, tx_packets, rx_bytes, tx_bytes;
+	/* loop mode: members come and go; a gone slot is never reused */
+	bool gone;
+	uint64_t next_try_ms;		/* per-peer initiator, 0 = idle */
+	unsigned int tries;
 };
 
 struct lk {
@@ -81,6 +89,13 @@ struct lk {
 	uint64_t n_bad_packets;
 	void (*on_first_up)(void *ctx);	/* updetach */
 	void *ctx;
+	/* loop mode (broker.c): peers added at run time, up to LK_LOOP_MAX */
+	bool loop;
+	uint8_t self_ed[32];
+	/* Non-handshake datagrams on the data socket (broker probe answers). */
+	void (*on_udp)(void *uctx, const uint8_t *buf, size_t len,
+		       const struct sockaddr *src, socklen_t slen);
+	void *uctx;
 };
 
 uint64_t lk_now_ms(void);
@@ -100,5 +115,24 @@ void lk_reap_scripts(struct lk *l);
 /* The control socket's handler (ctl_handler); ctx is the struct lk. */
 int lk_control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
 	       size_t len);
+/*
+ * Loop mode (link.c, "loop members"): the broker client adds members it
+ * verified, sets their endpoints, and drops revoked ones at once.  The
+ * member with the smaller Ed25519 key initiates, the other responds.
+ */
+#define LK_LOOP_MAX	250
+struct lk_peer *lk_loop_find(struct lk *l, const uint8_t ed_pub[32]);
+/* Adds (or revives) a member with addr4/32 and addr6/128; NULL if full. */
+struct lk_peer *lk_loop_add(struct lk *l, const uint8_t ed_pub[32],
+			    const char *name, const uint8_t addr4[4],
+			    const uint8_t addr6[16]);
+/* Where to reach p; the first initiation goes out at at_ms (monotonic). */
+void lk_loop_endpoint(struct lk *l, struct lk_peer *p,
+		      const struct sockaddr *sa, socklen_t len, uint64_t at_ms);
+void lk_loop_drop(struct lk *l, struct lk_peer *p, enum reason why,
+		  const char *what);
+bool lk_loop_initiates(const struct lk *l, const struct lk_peer *p);
+/* The answer to `peers` (see ctl.h); netns identifies our namespace. */
+void lk_report(const struct lk *l, uint64_t netns, FILE *out);
 
 #endif

@@ -23,6 +23,7 @@
 
 #include <sodium.h>
 
+#include "broker.h"
 #include "link.h"
 #include "log.h"
 #include "options.h"
@@ -31,6 +32,8 @@
 struct loop {
 	int ep, tfd, sfd;
 	struct lk lk;
+	struct brk brk;		/* loop mode only */
+	bool loop_mode;
 	struct ctl ctl;
 	char pidfile[PATH_MAX];
 	bool detach_on_up;
@@ -96,15 +99,59 @@ static int write_pidfile(struct loop *lp, const struct sloopd_options *o)
 	return 0;
 }
 
+/*
+ * A signalfd wakes epoll through the signal handlers of the process that
+ * added it to the epoll set: after the fork that is the parent, which
+ * leaves, so the child re-adds it or it never hears TERM, HUP or CHLD.
+ */
+static void rearm_signals(struct loop *lp)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = lp->sfd };
+
+	if (lp->ep < 0 || lp->sfd < 0)
+		return;
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, lp->sfd, NULL);
+	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->sfd, &ev))
+		log_fail(REASON_DETACH, "signals after detaching: %s",
+			 strerror(errno));
+}
+
+/*
+ * daemon(3), except that the parent leaves only once the child wrote the
+ * pid file: whoever started us (updetach: once the link is up) finds it.
+ */
 static void detach(struct loop *lp)
 {
-	if (daemon(0, 0)) {
+	int fds[2], null;
+	pid_t pid;
+	char c;
+
+	if (pipe2(fds, O_CLOEXEC) || (pid = fork()) < 0) {
 		log_fail(REASON_DETACH, "cannot detach: %s", strerror(errno));
 		return;
 	}
+	if (pid > 0) {
+		close(fds[1]);
+		/* EOF without the byte: the child died first. */
+		_exit(read(fds[0], &c, 1) == 1 ? LK_EXIT_OK : LK_EXIT_FATAL);
+	}
+	close(fds[0]);
+	setsid();
+	(void)!chdir("/");
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
 	log_open("sloopd", lp->lk.o->syslog_facility, NULL, false,
 		 log_debug_on());
+	rearm_signals(lp);
 	write_pidfile(lp, lp->lk.o);
+	(void)!write(fds[1], "r", 1);
+	close(fds[1]);
 }
 
 static void on_first_up(void *ctx)
@@ -123,6 +170,21 @@ static int add_fd(int ep, int fd)
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Loop requests go to the broker client, the rest to the link. */
+static int control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
+		   size_t len)
+{
+	struct loop *lp = ctx;
+
+	if (r->cmd != CTL_INVITE)
+		return lk_control(&lp->lk, r, out, why, len);
+	if (!lp->loop_mode) {
+		snprintf(why, len, "not a loop member (no loop option)");
+		return -1;
+	}
+	return brk_ctl_invite(&lp->brk, out, why, len);
 }
 
 static int setup_loop(struct loop *lp)
@@ -149,7 +211,7 @@ static int setup_loop(struct loop *lp)
 		return -1;
 	}
 	/* The link works without it; the failure is logged (E705). */
-	ctl_open(&lp->ctl, lp->ep, lp->lk.linkname, lk_control, &lp->lk);
+	ctl_open(&lp->ctl, lp->ep, lp->lk.linkname, control, lp);
 	return 0;
 }
 
@@ -220,12 +282,16 @@ static void run(struct loop *lp)
 				(void)!read(lp->tfd, &exp, sizeof(exp));
 			else if (ctl_owns(&lp->ctl, fd))
 				ctl_on_fd(&lp->ctl, fd, lk_now_ms());
+			else if (lp->loop_mode && brk_owns(&lp->brk, fd))
+				brk_on_fd(&lp->brk, evs[i].events);
 			else if (fd == lp->lk.udp)
 				lk_on_udp(&lp->lk);
 			else
 				lk_on_kernel(&lp->lk);
 		}
 		lk_tick(&lp->lk);
+		if (lp->loop_mode)
+			brk_tick(&lp->brk, lk_now_ms());
 		ctl_expire(&lp->ctl, lk_now_ms());
 	}
 }
@@ -260,6 +326,10 @@ int main(int argc, char **argv)
 		rc = lk_start(&lp.lk);
 	if (!rc && setup_loop(&lp))
 		rc = LK_EXIT_FATAL;
+	if (!rc && o.loop) {
+		rc = brk_init(&lp.brk, &lp.lk, &o, lp.ep);
+		lp.loop_mode = true;
+	}
 	if (rc)
 		goto out;
 	lp.lk.on_first_up = on_first_up;
@@ -275,6 +345,8 @@ int main(int argc, char **argv)
 	rc = lp.lk.exit_code;
 out:
 	ctl_close(&lp.ctl);
+	if (lp.loop_mode)
+		brk_free(&lp.brk);
 	if (lp.pidfile[0])
 		unlink(lp.pidfile);
 	lk_free(&lp.lk);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <sloop/scb.h>
 #include <sloop/uapi.h>
 #include <sloop/wire.h>
 
@@ -145,9 +146,29 @@ static const struct opt_def table[OPT_COUNT] = {
 	  0, "/etc/sloop/ip-down", NULL, "FILE",
 	  "script run when the session goes down" },
 	{ OPT_BROKER, "broker", NULL, OPT_T_ENDPOINT, OPT_F_PRIV, O(broker), 0,
-	  0, NULL, NULL, "HOST:PORT", "broker to log in to (stored for later use)" },
+	  0, NULL, NULL, "HOST[:PORT]", "broker (sloop-scb) to log in to, port 5660 by default" },
 	{ OPT_LOOP, "loop", NULL, OPT_T_NAME, OPT_F_PRIV, O(loop), 0, 0, NULL,
-	  NULL, "NAME", "loop this device belongs to (stored for later use)" },
+	  NULL, "NAME", "run as a member of this loop (needs broker, broker-key)" },
+	{ OPT_BROKER_KEY, "broker-key", NULL, OPT_T_PUBKEY, OPT_F_PRIV,
+	  O(broker_key), 0, 0, NULL, NULL, "PUB",
+	  "the broker's Ed25519 public key (base64), pinned" },
+	{ OPT_USER, "user", NULL, OPT_T_STRING, OPT_F_PRIV, O(user), 0, 0, NULL,
+	  NULL, "NAME", "broker user to register this device under" },
+	{ OPT_PASSWORD_FILE, "password-file", NULL, OPT_T_PATH,
+	  OPT_F_PRIV | OPT_F_SECFILE, O(password_file), 0, 0, NULL, NULL,
+	  "FILE", "the broker user's password (root-only file)" },
+	{ OPT_INVITE, "invite", NULL, OPT_T_STRING, OPT_F_PRIV, O(invite), 0, 0,
+	  NULL, NULL, "CODE", "join the loop with this invitation" },
+	{ OPT_FOUND, "found", NULL, OPT_T_FLAG, OPT_F_PRIV, O(found), 0, 0, NULL,
+	  NULL, NULL, "create the loop if this device is not in it yet" },
+	{ OPT_POLICY, "policy", NULL, OPT_T_INT, OPT_F_PRIV, O(policy), 1, 2,
+	  "1", NULL, "1|2", "approvals a newcomer needs (loop founded here)" },
+	{ OPT_AUTO_APPROVE, "auto-approve", NULL, OPT_T_FLAG, OPT_F_PRIV,
+	  O(auto_approve), 0, 0, NULL, NULL, NULL,
+	  "approve waiting devices and renewals without asking" },
+	{ OPT_LOOP_CACHE, "loop-cache", NULL, OPT_T_PATH, OPT_F_PRIV,
+	  O(loop_cache), 0, 0, NULL, NULL, "FILE",
+	  "signed member list cache [/var/lib/sloop/loop-LINKNAME.cache]" },
 	{ OPT_DUMP, "dump", NULL, OPT_T_FLAG, OPT_F_NODUMP, O(dump), 0, 0, NULL,
 	  NULL, NULL, "print the merged options with their sources" },
 	{ OPT_DRYRUN, "dryrun", NULL, OPT_T_FLAG, OPT_F_NODUMP, O(dryrun), 0, 0,
@@ -944,7 +965,8 @@ static int set_value(struct ctx *c, struct src *s, const struct opt_def *d,
 			return bad_value(c, s, line, d->name, arg, "an IPv4 or IPv6 address");
 		break;
 	case OPT_T_ENDPOINT:
-		if (opt_parse_endpoint(arg, 0, &ep))
+		if (opt_parse_endpoint(arg, d->id == OPT_BROKER ? SCB_DEFAULT_PORT : 0,
+				       &ep))
 			return bad_value(c, s, line, d->name, arg, "HOST:PORT");
 		break;
 	case OPT_T_LISTEN:
@@ -957,6 +979,11 @@ static int set_value(struct ctx *c, struct src *s, const struct opt_def *d,
 		if (!e)
 			return bad_value(c, s, line, d->name, arg,
 					 d->type == OPT_T_ENUM ? d->arg : "a syslog facility");
+		break;
+	case OPT_T_PUBKEY:
+		if (parse_key(arg, key) || crypto_core_ed25519_is_valid_point(key) != 1)
+			return bad_value(c, s, line, d->name, arg,
+					 "base64 of an Ed25519 public key");
 		break;
 	case OPT_T_KEY:
 		if (check_secret_source(c, s, line, d))
@@ -992,6 +1019,10 @@ static int set_value(struct ctx *c, struct src *s, const struct opt_def *d,
 	case OPT_T_KEY:
 		memcpy(p, key, OPT_KEY_LEN);
 		c->o->has_psk = true;
+		break;
+	case OPT_T_PUBKEY:
+		memcpy(p, key, OPT_KEY_LEN);
+		c->o->has_broker_key = true;
 		break;
 	default:
 		break;
@@ -1464,7 +1495,8 @@ void opt_free(struct sloopd_options *o)
 {
 	char **strs[] = { &o->device, &o->linkname, &o->logfile, &o->key_file,
 			  &o->psk_file, &o->ip_pre_up, &o->ip_up, &o->ip_down,
-			  &o->p3_config, &o->loop };
+			  &o->p3_config, &o->loop, &o->user,
+			  &o->password_file, &o->invite, &o->loop_cache };
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
@@ -1607,16 +1639,61 @@ static bool share_subnet(const struct opt_peer *a, const struct opt_peer *b)
 	return false;
 }
 
-int opt_validate(const struct sloopd_options *o, struct opt_error *err)
+static int validate_common(const struct sloopd_options *o,
+			   struct opt_error *err);
+
+/*
+ * Loop mode: the broker tells the peers, so role, peer and primary are
+ * refused rather than silently mixed with them.
+ */
+static int validate_loop(const struct sloopd_options *o,
+			 struct opt_error *err)
 {
 	const struct opt_origin *or = o->origin;
 
+	if (!o->has_broker)
+		return conflict(err, &or[OPT_LOOP], "loop %s needs broker HOST[:PORT]",
+				o->loop);
+	if (!o->has_broker_key)
+		return conflict(err, &or[OPT_LOOP], "loop %s needs broker-key PUB",
+				o->loop);
+	if (!o->key_file)
+		return conflict(err, NULL, "no key: set key FILE");
+	if (o->role != OPT_ROLE_UNSET)
+		return conflict(err, &or[OPT_ROLE], "role is set by the loop, not by %s",
+				"role");
+	if (o->n_peers || o->n_primaries)
+		return conflict(err, o->n_peers ? &o->peers[0].origin :
+				&o->primaries[0].origin,
+				"peers of loop %s come from the broker, not from %s",
+				o->loop, o->n_peers ? "peer" : "primary");
+	if (o->found && o->invite)
+		return conflict(err, &or[OPT_INVITE], "%s and %s exclude each other",
+				"found", "invite");
+	if (!o->user != !o->password_file)
+		return conflict(err, o->user ? &or[OPT_USER] : &or[OPT_PASSWORD_FILE],
+				"%s and %s go together", "user", "password-file");
+	return validate_common(o, err);
+}
+
+int opt_validate(const struct sloopd_options *o, struct opt_error *err)
+{
 	if (!o->device)
 		return conflict(err, NULL, "no device name (sloopd IFNAME ...)");
+	if (o->loop)
+		return validate_loop(o, err);
 	if (o->role == OPT_ROLE_UNSET)
 		return conflict(err, NULL, "no role: set role primary or role secondary");
 	if (!o->key_file)
 		return conflict(err, NULL, "no key: set key FILE");
+	return validate_common(o, err);
+}
+
+static int validate_common(const struct sloopd_options *o,
+			   struct opt_error *err)
+{
+	const struct opt_origin *or = o->origin;
+
 	if (o->nodetach && o->updetach)
 		return conflict(err, &or[OPT_UPDETACH], "%s and %s exclude each other",
 				"nodetach", "updetach");
@@ -1629,6 +1706,8 @@ int opt_validate(const struct sloopd_options *o, struct opt_error *err)
 	if (o->holdoff_max_ms < o->holdoff_ms)
 		return conflict(err, &or[OPT_HOLDOFF_MAX], "%s must not be below %s",
 				"holdoff-max", "holdoff");
+	if (o->loop)
+		return 0;
 	if (o->role == OPT_ROLE_PRIMARY) {
 		if (o->n_primaries)
 			return conflict(err, &o->primaries[0].origin,
@@ -1734,7 +1813,8 @@ int opt_check_secrets(const struct sloopd_options *o,
 		      const struct opt_env *env, struct opt_error *err)
 {
 	if (check_one(o->key_file, env->secure_uid, err) ||
-	    check_one(o->psk_file, env->secure_uid, err))
+	    check_one(o->psk_file, env->secure_uid, err) ||
+	    check_one(o->password_file, env->secure_uid, err))
 		return -1;
 	for (size_t i = 0; i < o->n_peers; i++)
 		if (check_one(o->peers[i].psk_file, env->secure_uid, err))
@@ -1894,6 +1974,18 @@ static void dump_value(const struct sloopd_options *o, const struct opt_def *d,
 	case OPT_T_KEY:
 		fprintf(out, "#%s %s", d->name, o->has_psk ? "(secret)" : "(unset)");
 		return;
+	case OPT_T_PUBKEY: {
+		char b64[64];
+
+		if (!o->has_broker_key) {
+			fprintf(out, "#%s (unset)", d->name);
+			return;
+		}
+		sodium_bin2base64(b64, sizeof(b64), p, OPT_KEY_LEN,
+				  sodium_base64_VARIANT_ORIGINAL);
+		fprintf(out, "%s %s", d->name, b64);
+		return;
+	}
 	default:
 		break;
 	}

@@ -121,7 +121,8 @@ enum opt_id {
 	OPT_PADDING, OPT_REKEY_INTERVAL, OPT_REKEY_JITTER, OPT_REKEY_PACKETS,
 	OPT_HEARTBEAT,
 	OPT_DEAD_TIME, OPT_IP_PRE_UP, OPT_IP_UP, OPT_IP_DOWN, OPT_BROKER,
-	OPT_LOOP, OPT_DUMP, OPT_DRYRUN, OPT_HELP, OPT_VERSION,
+	OPT_LOOP, OPT_BROKER_KEY, OPT_USER, OPT_PASSWORD_FILE, OPT_INVITE,
+	OPT_FOUND, OPT_POLICY, OPT_AUTO_APPROVE, OPT_LOOP_CACHE, OPT_DUMP, OPT_DRYRUN, OPT_HELP, OPT_VERSION,
 	OPT_COUNT
 };
 
@@ -160,6 +161,12 @@ struct sloopd_options {
 	bool has_broker;
 	struct opt_endpoint broker;
 	char *loop;
+	/* loop mode (`loop NAME`): the device side of a broker's loop */
+	bool has_broker_key;
+	unsigned char broker_key[OPT_KEY_LEN];	/* Ed25519, pinned */
+	char *user, *password_file, *invite, *loop_cache;
+	bool found, auto_approve;
+	int policy;			/* approvals, for found */
 	bool dump, dryrun, help, version;
 
 	struct opt_origin origin[OPT_COUNT];
@@ -218,7 +225,7 @@ enum opt_type {
 	OPT_T_IFNAME, OPT_T_PATH, OPT_T_DURATION, OPT_T_PERCENT,
 	OPT_T_ADDRESS, OPT_T_ENDPOINT, OPT_T_LISTEN, OPT_T_ENUM, OPT_T_KEY,
 	OPT_T_SYSLOG, OPT_T_PEER, OPT_T_PRIMARY, OPT_T_REMOTE, OPT_T_CALL,
-	OPT_T_FILE, OPT_T_P3,
+	OPT_T_FILE, OPT_T_P3, OPT_T_PUBKEY,
 };
 
 #define OPT_F_PRIV	0x1	/* privileged: see the rule above */

@@ -128,6 +128,27 @@ static const struct reason_info reasons[REASON_COUNT] = {
 	  "malformed or unknown control socket request"),
 	R(REASON_KEYS_FLUSHED, "E708", "keys-flushed",
 	  "the peer flushed the session keys (sloopctl flush-keys); a new handshake follows at once"),
+
+	R(REASON_BRK_CONNECT, "E801", "broker-connect",
+	  "the broker cannot be reached or the connection was lost; retrying with backoff"),
+	R(REASON_BRK_REFUSED, "E802", "broker-refused",
+	  "the broker answered a request with an error (its B code follows)"),
+	R(REASON_BRK_PROTO, "E803", "broker-protocol",
+	  "a malformed or unexpected frame from the broker, or a failed broker handshake (wrong broker-key?)"),
+	R(REASON_LOOP_NOT_MEMBER, "E804", "loop-not-member",
+	  "a device the broker reported has no verifiable membership signature chain; not installed"),
+	R(REASON_LOOP_IDENTITY, "E805", "loop-identity",
+	  "the loop id the broker sent does not derive from its founder and name; ignored"),
+	R(REASON_LOOP_REVOKED, "E806", "loop-revoked",
+	  "a member was revoked; its session is dropped at once"),
+	R(REASON_LOOP_WIPED, "E807", "loop-wiped",
+	  "the broker marked this device stolen: loop cache and password file deleted, exit 8"),
+	R(REASON_LOOP_CACHE, "E808", "loop-cache",
+	  "the loop cache cannot be read or written"),
+	R(REASON_LOOP_WAITING, "E809", "loop-waiting",
+	  "this device is not (yet) a member of the loop: waiting room"),
+	R(REASON_LOOP_EXPIRED, "E810", "loop-expired",
+	  "a member's credentials expired without renewal; its session is dropped"),
 };
 
 const struct reason_info *reason_info(enum reason r)

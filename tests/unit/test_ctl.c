@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: MIT
-/* sloopd control socket: line assembly and request parsing, hostile input. */
+/*
+ * sloopd control socket: line assembly and request parsing, hostile input,
+ * and the `peers` answer as sloopctl reads it.
+ */
 #include <stdlib.h>
 #include <string.h>
 
 #include "unit.h"
 #include "../../daemon/sloopd/ctl.h"
+#include "../../daemon/sloopd/link.h"
+#include "../../tools/sloopctl/show.h"
 
 static int parse(const char *line, struct ctl_req *r)
 {
@@ -135,4 +140,71 @@ TEST(ctl_socket_path)
 	unsetenv("SLOOPD_RUN");
 	CHECK_EQ_INT(ctl_socket_path("sloop0", buf, sizeof(buf)), 0);
 	CHECK_EQ_STR(buf, "/run/sloop/sloop0.sock");
+}
+
+TEST(ctl_parse_peers)
+{
+	struct ctl_req r;
+	char why[128];
+
+	CHECK_EQ_INT(parse("peers", &r), 0);
+	CHECK_EQ_INT(r.cmd, CTL_PEERS);
+	CHECK_EQ_STR(ctl_cmd_name(CTL_PEERS), "peers");
+	CHECK_EQ_INT(parse("  peers\t", &r), 0);
+	/* It reports every peer: an argument is a mistake, not a filter. */
+	CHECK_EQ_INT(ctl_parse("peers sec", &r, why, sizeof(why)), -1);
+	CHECK_EQ_INT(ctl_parse("peersx", &r, why, sizeof(why)), -1);
+}
+
+/* What `peers` answers, read back by sloopctl's own parser. */
+TEST(ctl_peers_report_roundtrip)
+{
+	struct sloopd_options o = { .device = "sloop7" };
+	struct lk_peer peers[2] = {
+		{ .name = "192.0.2.1:5653", .kid = 1, .up = true,
+		  .last_handshake = 1763900000, .last_rekey = 1763900120,
+		  .n_rekeys = 3 },
+		{ .name = "[2001:db8::1]:5653", .kid = 2 },
+	};
+	struct lk l = { .o = &o, .linkname = "office", .peers = peers,
+			.n_peers = 2 };
+	struct sctl_daemon d = { 0 };
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	l.knl.ifindex = 9;
+	f = open_memstream(&text, &len);
+	CHECK(f);
+	lk_report(&l, 4026531840ull, f);
+	fclose(f);
+	CHECK_EQ_STR(text,
+		"link name=office device=sloop7 ifindex=9 netns=4026531840\n"
+		"peer id=1 name=192.0.2.1:5653 state=up handshake=1763900000"
+		" rekey=1763900120 rekeys=3\n"
+		"peer id=2 name=[2001:db8::1]:5653 state=down handshake=0"
+		" rekey=0 rekeys=0\n");
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		if (sctl_daemon_line(&d, line)) {
+			free(text);
+			sctl_daemon_free(&d);
+			CHECK(!"a report line did not parse");
+		}
+	free(text);
+	CHECK(d.has_link);
+	CHECK_EQ_STR(d.link, "office");
+	CHECK_EQ_STR(d.device, "sloop7");
+	CHECK_EQ_INT(d.ifindex, 9);
+	CHECK(d.netns == 4026531840ull);
+	CHECK_EQ_INT(d.n_peers, 2);
+	CHECK_EQ_INT(d.peers[0].id, 1);
+	CHECK(d.peers[0].up);
+	CHECK_EQ_INT(d.peers[0].handshake, 1763900000);
+	CHECK_EQ_INT(d.peers[0].rekey, 1763900120);
+	CHECK_EQ_INT(d.peers[0].rekeys, 3);
+	CHECK_EQ_STR(d.peers[1].name, "[2001:db8::1]:5653");
+	CHECK(!d.peers[1].up);
+	CHECK_EQ_INT(d.peers[1].handshake, 0);
+	sctl_daemon_free(&d);
 }

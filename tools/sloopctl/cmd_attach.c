@@ -79,7 +79,7 @@ static bool peer_id_of(struct nlattr *peer, uint32_t *id)
 	struct nlattr *tb[SLOOP_PEER_A_MAX + 1];
 
 	return peer && !nla_parse_nested(tb, SLOOP_PEER_A_MAX, peer, NULL) &&
-	       sctl_nla_u32(tb[SLOOP_PEER_A_ID], id);
+	       snl_nla_u32(tb[SLOOP_PEER_A_ID], id);
 }
 
 /* ---------------------------------------------------------------- attach */
@@ -213,7 +213,7 @@ static int on_owner_msg(struct nl_msg *msg, void *arg)
 	char prefix[64];
 	uint32_t id;
 
-	if (gh->cmd != SLOOP_CMD_CTRL_RECV || sctl_nl_parse(nlh, tb))
+	if (gh->cmd != SLOOP_CMD_CTRL_RECV || snl_parse(nlh, tb))
 		return NL_OK;
 	if (!peer_id_of(tb[SLOOP_A_PEER], &id) || !tb[SLOOP_A_CTRL]) {
 		fprintf(stderr, "sloopctl attach: malformed CTRL_RECV\n");
@@ -236,11 +236,11 @@ static void drain_udp(int fd, unsigned long long *count)
 		(*count)++;
 }
 
-static int owner_loop(struct sctl_nl *nl, int udp, const sigset_t *waitmask)
+static int owner_loop(struct snl *nl, int udp, const sigset_t *waitmask)
 {
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
 	struct pollfd pfd[2] = {
-		{ .fd = nl_socket_get_fd(nl->sk), .events = POLLIN },
+		{ .fd = snl_fd(nl), .events = POLLIN },
 		{ .fd = udp, .events = POLLIN },
 	};
 	unsigned long long passthrough = 0;
@@ -269,10 +269,10 @@ static int owner_loop(struct sctl_nl *nl, int udp, const sigset_t *waitmask)
 	return 0;
 }
 
-static int send_attach(struct sctl_nl *nl, const char *dev, int udp,
+static int send_attach(struct snl *nl, const char *dev, int udp,
 		       uint8_t cmd)
 {
-	struct nl_msg *msg = sctl_nl_msg(nl, cmd, false);
+	struct nl_msg *msg = snl_msg(nl, cmd, false);
 	int ret;
 
 	if (!msg)
@@ -283,7 +283,7 @@ static int send_attach(struct sctl_nl *nl, const char *dev, int udp,
 		nlmsg_free(msg);
 		return -1;
 	}
-	ret = sctl_nl_exec(nl, msg, NULL, NULL);
+	ret = snl_exec(nl, msg, NULL, NULL);
 	if (ret)
 		sctl_nl_perror(nl, cmd == SLOOP_CMD_DEV_ATTACH ? "attach" :
 			       "detach", ret);
@@ -293,7 +293,7 @@ static int send_attach(struct sctl_nl *nl, const char *dev, int udp,
 int sctl_cmd_attach(int argc, char **argv)
 {
 	struct attach_opts o;
-	struct sctl_nl nl;
+	struct snl nl;
 	sigset_t waitmask;
 	int udp, ret = 1;
 
@@ -318,7 +318,7 @@ int sctl_cmd_attach(int argc, char **argv)
 	send_attach(&nl, o.dev, udp, SLOOP_CMD_DEV_DETACH);
 	ret = 0;
 close_nl:
-	sctl_nl_close(&nl);
+	snl_close(&nl);
 close_udp:
 	close(udp);
 	return ret;
@@ -376,32 +376,32 @@ int sctl_cmd_ctrl(int argc, char **argv)
 	uint8_t buf[SLOOP_CTRL_MAX];
 	struct nlattr *nest;
 	struct nl_msg *msg;
-	struct sctl_nl nl;
+	struct snl nl;
 	size_t len = 0;
 	uint32_t id;
 	int ret;
 
 	if (parse_ctrl(argc, argv, &id, buf, &len) || sctl_nl_open(&nl))
 		return 1;
-	msg = sctl_nl_msg(&nl, SLOOP_CMD_CTRL_SEND, false);
+	msg = snl_msg(&nl, SLOOP_CMD_CTRL_SEND, false);
 	if (!msg || sctl_nl_put_dev(msg, argv[0]) ||
 	    !(nest = nla_nest_start(msg, SLOOP_A_PEER)) ||
 	    nla_put_u32(msg, SLOOP_PEER_A_ID, id)) {
 		if (msg)
 			nlmsg_free(msg);
-		sctl_nl_close(&nl);
+		snl_close(&nl);
 		return 1;
 	}
 	nla_nest_end(msg, nest);
 	if (nla_put(msg, SLOOP_A_CTRL, (int)len, buf)) {
 		nlmsg_free(msg);
-		sctl_nl_close(&nl);
+		snl_close(&nl);
 		return 1;
 	}
-	ret = sctl_nl_exec(&nl, msg, NULL, NULL);
+	ret = snl_exec(&nl, msg, NULL, NULL);
 	if (ret)
 		sctl_nl_perror(&nl, "ctrl", ret);
-	sctl_nl_close(&nl);
+	snl_close(&nl);
 	return ret ? 1 : 0;
 }
 
@@ -429,7 +429,7 @@ static void ntf_dev_name(struct nlattr **tb, char *name)
 			 (char *)nla_data(tb[SLOOP_A_IFNAME]));
 		return;
 	}
-	if (!sctl_nla_u32(tb[SLOOP_A_IFINDEX], &idx) ||
+	if (!snl_nla_u32(tb[SLOOP_A_IFINDEX], &idx) ||
 	    !if_indextoname(idx, name))
 		snprintf(name, IF_NAMESIZE, "if%u", idx);
 }
@@ -462,16 +462,16 @@ static int on_notify(struct nl_msg *msg, void *arg)
 	char dev[IF_NAMESIZE];
 	uint8_t phase = 0;
 
-	if (sctl_nl_parse(nlh, tb))
+	if (snl_parse(nlh, tb))
 		return NL_OK;
-	sctl_nla_u32(tb[SLOOP_A_IFINDEX], &idx);
+	snl_nla_u32(tb[SLOOP_A_IFINDEX], &idx);
 	if (only && idx != only)
 		return NL_OK;
 	ntf_dev_name(tb, dev);
 	peer_id_of(tb[SLOOP_A_PEER], &id);
 	switch (gh->cmd) {
 	case SLOOP_CMD_PEER_DOWN_NTF:
-		sctl_nla_u32(tb[SLOOP_A_REASON], &reason);
+		snl_nla_u32(tb[SLOOP_A_REASON], &reason);
 		printf("peer-down %s peer %u reason %s\n", dev, id,
 		       reason_name(reason));
 		break;
@@ -479,7 +479,7 @@ static int on_notify(struct nl_msg *msg, void *arg)
 		if (tb[SLOOP_A_KEY] &&
 		    !nla_parse_nested(ktb, SLOOP_KEY_A_MAX, tb[SLOOP_A_KEY],
 				      NULL))
-			sctl_nla_u8(ktb[SLOOP_KEY_A_PHASE], &phase);
+			snl_nla_u8(ktb[SLOOP_KEY_A_PHASE], &phase);
 		printf("key-limit %s peer %u phase %u\n", dev, id, phase);
 		break;
 	case SLOOP_CMD_ENDPOINT_NTF:
@@ -492,11 +492,11 @@ static int on_notify(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int monitor_loop(struct sctl_nl *nl, uint32_t only,
+static int monitor_loop(struct snl *nl, uint32_t only,
 			const sigset_t *waitmask)
 {
 	struct nl_cb *cb = nl_cb_alloc(NL_CB_DEFAULT);
-	struct pollfd pfd = { .fd = nl_socket_get_fd(nl->sk),
+	struct pollfd pfd = { .fd = snl_fd(nl),
 			      .events = POLLIN };
 
 	if (!cb)
@@ -520,10 +520,10 @@ static int monitor_loop(struct sctl_nl *nl, uint32_t only,
 
 int sctl_cmd_monitor(int argc, char **argv)
 {
-	struct sctl_nl nl;
+	struct snl nl;
 	sigset_t waitmask;
 	uint32_t only = 0;
-	int grp, ret;
+	int ret;
 
 	if (argc > 1) {
 		fprintf(stderr, "Usage: sloopctl monitor [DEV]\n");
@@ -537,14 +537,13 @@ int sctl_cmd_monitor(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (setup_signals(&waitmask) || sctl_nl_open(&nl))
 		return 1;
-	grp = sctl_nl_mcast_group(&nl, SLOOP_MCGRP_NOTIFY);
-	if (grp < 0 || nl_socket_add_membership(nl.sk, grp)) {
+	if (snl_join(&nl, SLOOP_MCGRP_NOTIFY)) {
 		fprintf(stderr, "sloopctl monitor: cannot join group '%s'\n",
 			SLOOP_MCGRP_NOTIFY);
-		sctl_nl_close(&nl);
+		snl_close(&nl);
 		return 1;
 	}
 	ret = monitor_loop(&nl, only, &waitmask);
-	sctl_nl_close(&nl);
+	snl_close(&nl);
 	return ret;
 }

@@ -32,7 +32,7 @@ static int split(char *line, char **argv, int max)
 	return argc;
 }
 
-static int run_line(struct sctl_nl *nl, char *line, unsigned long lineno)
+static int run_line(struct snl *nl, char *line, unsigned long lineno)
 {
 	char *argv[BATCH_ARGS_MAX];
 	int argc = split(line, argv, BATCH_ARGS_MAX);
@@ -57,7 +57,7 @@ int sctl_cmd_batch(int argc, char **argv)
 {
 	static char line[BATCH_LINE_MAX];
 	unsigned long lineno = 0;
-	struct sctl_nl nl;
+	struct snl nl;
 	int failed = 0;
 
 	if (argc > 0) {
@@ -86,6 +86,6 @@ int sctl_cmd_batch(int argc, char **argv)
 		printf("%s\n", ret ? "error" : "ok");
 		failed |= ret;
 	}
-	sctl_nl_close(&nl);
+	snl_close(&nl);
 	return failed;
 }

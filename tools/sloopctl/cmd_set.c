@@ -28,19 +28,19 @@ static int put_dev_opts(struct nl_msg *msg, const struct sctl_set_req *req)
 	return 0;
 }
 
-static int run(struct sctl_nl *nl, struct nl_msg *msg, const char *what)
+static int run(struct snl *nl, struct nl_msg *msg, const char *what)
 {
-	int ret = sctl_nl_exec(nl, msg, NULL, NULL);
+	int ret = snl_exec(nl, msg, NULL, NULL);
 
 	if (ret)
 		sctl_nl_perror(nl, what, ret);
 	return ret;
 }
 
-static struct nl_msg *dev_msg(struct sctl_nl *nl, uint8_t cmd,
+static struct nl_msg *dev_msg(struct snl *nl, uint8_t cmd,
 			      const char *dev)
 {
-	struct nl_msg *msg = sctl_nl_msg(nl, cmd, false);
+	struct nl_msg *msg = snl_msg(nl, cmd, false);
 
 	if (!msg) {
 		fprintf(stderr, "sloopctl: out of memory\n");
@@ -53,7 +53,7 @@ static struct nl_msg *dev_msg(struct sctl_nl *nl, uint8_t cmd,
 	return msg;
 }
 
-static int do_dev_set(struct sctl_nl *nl, const struct sctl_set_req *req)
+static int do_dev_set(struct snl *nl, const struct sctl_set_req *req)
 {
 	struct nl_msg *msg = dev_msg(nl, SLOOP_CMD_DEV_SET, req->dev);
 
@@ -133,7 +133,7 @@ static int put_peer(struct nl_msg *msg, const struct sctl_set_peer *p,
 	return 0;
 }
 
-static int peer_cmd(struct sctl_nl *nl, const char *dev, uint8_t cmd,
+static int peer_cmd(struct snl *nl, const char *dev, uint8_t cmd,
 		    const struct sctl_set_peer *p, bool attrs, bool quiet)
 {
 	struct nl_msg *msg = dev_msg(nl, cmd, dev);
@@ -144,11 +144,11 @@ static int peer_cmd(struct sctl_nl *nl, const char *dev, uint8_t cmd,
 		return SCTL_EREPORTED;
 	if (put_peer(msg, p, attrs)) {
 		fprintf(stderr, "sloopctl: peer %u: message too large\n", p->id);
-		sctl_nl_msg_free(msg);
+		snl_msg_free(msg);
 		return SCTL_EREPORTED;
 	}
 	if (quiet)
-		return sctl_nl_exec(nl, msg, NULL, NULL);
+		return snl_exec(nl, msg, NULL, NULL);
 	snprintf(what, sizeof(what), "peer %u", p->id);
 	ret = run(nl, msg, what);
 	return ret;
@@ -176,7 +176,7 @@ static int put_key(struct nl_msg *msg, const struct sctl_keyop *op)
 	return 0;
 }
 
-static int key_cmd(struct sctl_nl *nl, const char *dev,
+static int key_cmd(struct snl *nl, const char *dev,
 		   const struct sctl_set_peer *p, const struct sctl_keyop *op)
 {
 	static const uint8_t cmds[] = {
@@ -196,7 +196,7 @@ static int key_cmd(struct sctl_nl *nl, const char *dev,
 		return -1;
 	if (put_peer(msg, p, false) || put_key(msg, op)) {
 		fprintf(stderr, "sloopctl: message too large\n");
-		sctl_nl_msg_free(msg);
+		snl_msg_free(msg);
 		return -1;
 	}
 	snprintf(what, sizeof(what), "peer %u: %s %u", p->id,
@@ -205,7 +205,7 @@ static int key_cmd(struct sctl_nl *nl, const char *dev,
 	return ret;
 }
 
-static int peer_exists(struct sctl_nl *nl, const char *dev,
+static int peer_exists(struct snl *nl, const char *dev,
 		       const struct sctl_set_peer *p, bool *exists)
 {
 	int ret = peer_cmd(nl, dev, SLOOP_CMD_PEER_GET, p, false, true);
@@ -219,7 +219,7 @@ static int peer_exists(struct sctl_nl *nl, const char *dev,
 	return -1;
 }
 
-static int apply_peer(struct sctl_nl *nl, const char *dev,
+static int apply_peer(struct snl *nl, const char *dev,
 		      const struct sctl_set_peer *p)
 {
 	bool exists;
@@ -251,7 +251,7 @@ static int apply_peer(struct sctl_nl *nl, const char *dev,
 }
 
 /* One `set` on an open socket: 0 on success, 1 after printing why not. */
-int sctl_set_run(struct sctl_nl *nl, int argc, char **argv)
+int sctl_set_run(struct snl *nl, int argc, char **argv)
 {
 	struct sctl_set_req req;
 	char err[SCTL_ERR_LEN];
@@ -279,7 +279,7 @@ free_req:
 
 int sctl_cmd_set(int argc, char **argv)
 {
-	struct sctl_nl nl;
+	struct snl nl;
 	int ret;
 
 	if (argc < 1) {
@@ -289,6 +289,6 @@ int sctl_cmd_set(int argc, char **argv)
 	if (sctl_nl_open(&nl))
 		return 1;
 	ret = sctl_set_run(&nl, argc, argv);
-	sctl_nl_close(&nl);
+	snl_close(&nl);
 	return ret;
 }

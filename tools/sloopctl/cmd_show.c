@@ -2,7 +2,8 @@
 /*
  * sloopctl show: reads devices (DEV_GET dump) and their peers (PEER_GET
  * dump, which the kernel may split over many messages and resume; the
- * reader simply keeps appending until NLMSG_DONE).
+ * reader simply keeps appending until NLMSG_DONE), then what only the
+ * devices' sloopd know (handshake and rekey times, cmd_daemon.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ int sctl_decode_stats(const struct nlattr *nest, struct sctl_stats *st)
 			     NULL))
 		return -EBADMSG;
 	for (int i = SLOOP_STATS_A_RX_BYTES; i <= SLOOP_STATS_A_MAX; i++)
-		st->has[i] = sctl_nla_u64(tb[i], &st->v[i]);
+		st->has[i] = snl_nla_u64(tb[i], &st->v[i]);
 	return 0;
 }
 
@@ -50,10 +51,10 @@ static void decode_key(const struct nlattr *nest, struct sctl_key_info *k)
 	memset(k, 0, sizeof(*k));
 	if (nla_parse_nested(tb, SLOOP_KEY_A_MAX, (struct nlattr *)nest, NULL))
 		return;
-	k->has_phase = sctl_nla_u8(tb[SLOOP_KEY_A_PHASE], &k->phase);
-	k->has_id = sctl_nla_u32(tb[SLOOP_KEY_A_ID], &k->id);
-	k->has_tx = sctl_nla_u64(tb[SLOOP_KEY_A_TX_PACKETS], &k->tx_packets);
-	k->has_rx = sctl_nla_u64(tb[SLOOP_KEY_A_RX_PACKETS], &k->rx_packets);
+	k->has_phase = snl_nla_u8(tb[SLOOP_KEY_A_PHASE], &k->phase);
+	k->has_id = snl_nla_u32(tb[SLOOP_KEY_A_ID], &k->id);
+	k->has_tx = snl_nla_u64(tb[SLOOP_KEY_A_TX_PACKETS], &k->tx_packets);
+	k->has_rx = snl_nla_u64(tb[SLOOP_KEY_A_RX_PACKETS], &k->rx_packets);
 }
 
 static void decode_keys(const struct nlattr *nest, struct sctl_peer_info *p)
@@ -76,9 +77,9 @@ static int decode_subnet(const struct nlattr *nest, struct sctl_subnet *sn)
 
 	if (nla_parse_nested(tb, SLOOP_SUBNET_A_MAX, (struct nlattr *)nest,
 			     NULL) ||
-	    !sctl_nla_u16(tb[SLOOP_SUBNET_A_FAMILY], &family) ||
+	    !snl_nla_u16(tb[SLOOP_SUBNET_A_FAMILY], &family) ||
 	    !tb[SLOOP_SUBNET_A_ADDR] ||
-	    !sctl_nla_u8(tb[SLOOP_SUBNET_A_CIDR], &sn->cidr))
+	    !snl_nla_u8(tb[SLOOP_SUBNET_A_CIDR], &sn->cidr))
 		return -1;
 	alen = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 	if (!alen || (size_t)nla_len(tb[SLOOP_SUBNET_A_ADDR]) != alen)
@@ -128,7 +129,7 @@ int sctl_decode_peer(const struct nlattr *nest, struct sctl_peer_info *p)
 	memset(p, 0, sizeof(*p));
 	if (nla_parse_nested(tb, SLOOP_PEER_A_MAX, (struct nlattr *)nest,
 			     NULL) ||
-	    !sctl_nla_u32(tb[SLOOP_PEER_A_ID], &p->id))
+	    !snl_nla_u32(tb[SLOOP_PEER_A_ID], &p->id))
 		return -EBADMSG;
 	if (tb[SLOOP_PEER_A_PUBKEY] &&
 	    nla_len(tb[SLOOP_PEER_A_PUBKEY]) == sizeof(p->pubkey)) {
@@ -138,11 +139,11 @@ int sctl_decode_peer(const struct nlattr *nest, struct sctl_peer_info *p)
 	}
 	if (tb[SLOOP_PEER_A_ENDPOINT])
 		decode_endpoint(tb[SLOOP_PEER_A_ENDPOINT], p);
-	p->has_rx_index = sctl_nla_u32(tb[SLOOP_PEER_A_RX_INDEX], &p->rx_index);
-	p->has_tx_index = sctl_nla_u32(tb[SLOOP_PEER_A_TX_INDEX], &p->tx_index);
-	p->has_cipher = sctl_nla_u32(tb[SLOOP_PEER_A_CIPHER], &p->cipher);
-	p->has_tx_phase = sctl_nla_u8(tb[SLOOP_PEER_A_TX_PHASE], &p->tx_phase);
-	p->has_last_rx = sctl_nla_u64(tb[SLOOP_PEER_A_LAST_RX], &p->last_rx);
+	p->has_rx_index = snl_nla_u32(tb[SLOOP_PEER_A_RX_INDEX], &p->rx_index);
+	p->has_tx_index = snl_nla_u32(tb[SLOOP_PEER_A_TX_INDEX], &p->tx_index);
+	p->has_cipher = snl_nla_u32(tb[SLOOP_PEER_A_CIPHER], &p->cipher);
+	p->has_tx_phase = snl_nla_u8(tb[SLOOP_PEER_A_TX_PHASE], &p->tx_phase);
+	p->has_last_rx = snl_nla_u64(tb[SLOOP_PEER_A_LAST_RX], &p->last_rx);
 	if (tb[SLOOP_PEER_A_KEYS])
 		decode_keys(tb[SLOOP_PEER_A_KEYS], p);
 	if (tb[SLOOP_PEER_A_STATS])
@@ -154,14 +155,14 @@ int sctl_decode_peer(const struct nlattr *nest, struct sctl_peer_info *p)
 
 static void decode_dev(struct nlattr **tb, struct sctl_dev_info *d)
 {
-	d->has_port = sctl_nla_u16(tb[SLOOP_A_LISTEN_PORT], &d->port);
-	d->has_pid = sctl_nla_u32(tb[SLOOP_A_OWNER_PID], &d->pid);
-	d->has_carrier = sctl_nla_u8(tb[SLOOP_A_CARRIER], &d->carrier);
-	d->has_num_peers = sctl_nla_u32(tb[SLOOP_A_NUM_PEERS], &d->num_peers);
-	d->has_padding = sctl_nla_u8(tb[SLOOP_A_PADDING], &d->padding);
-	d->has_rekey_after = sctl_nla_u64(tb[SLOOP_A_REKEY_AFTER_PACKETS],
+	d->has_port = snl_nla_u16(tb[SLOOP_A_LISTEN_PORT], &d->port);
+	d->has_pid = snl_nla_u32(tb[SLOOP_A_OWNER_PID], &d->pid);
+	d->has_carrier = snl_nla_u8(tb[SLOOP_A_CARRIER], &d->carrier);
+	d->has_num_peers = snl_nla_u32(tb[SLOOP_A_NUM_PEERS], &d->num_peers);
+	d->has_padding = snl_nla_u8(tb[SLOOP_A_PADDING], &d->padding);
+	d->has_rekey_after = snl_nla_u64(tb[SLOOP_A_REKEY_AFTER_PACKETS],
 					  &d->rekey_after);
-	d->has_reject_after = sctl_nla_u64(tb[SLOOP_A_REJECT_AFTER_PACKETS],
+	d->has_reject_after = snl_nla_u64(tb[SLOOP_A_REJECT_AFTER_PACKETS],
 					   &d->reject_after);
 	if (tb[SLOOP_A_STATS])
 		sctl_decode_stats(tb[SLOOP_A_STATS], &d->stats);
@@ -185,7 +186,7 @@ static int on_dev(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	struct sctl_dev_info *d;
 	uint32_t idx;
 
-	if (!sctl_nla_u32(tb[SLOOP_A_IFINDEX], &idx))
+	if (!snl_nla_u32(tb[SLOOP_A_IFINDEX], &idx))
 		return 0;
 	if (dc->only && idx != dc->only)
 		return 0;
@@ -224,9 +225,9 @@ static int on_peer(struct nlmsghdr *nlh, struct nlattr **tb, void *arg)
 	return 0;
 }
 
-static int collect_peers(struct sctl_nl *nl, struct sctl_dev_info *d)
+static int collect_peers(struct snl *nl, struct sctl_dev_info *d)
 {
-	struct nl_msg *msg = sctl_nl_msg(nl, SLOOP_CMD_PEER_GET, true);
+	struct nl_msg *msg = snl_msg(nl, SLOOP_CMD_PEER_GET, true);
 
 	if (!msg)
 		return -ENOMEM;
@@ -234,10 +235,10 @@ static int collect_peers(struct sctl_nl *nl, struct sctl_dev_info *d)
 		nlmsg_free(msg);
 		return -EMSGSIZE;
 	}
-	return sctl_nl_exec(nl, msg, on_peer, d);
+	return snl_exec(nl, msg, on_peer, d);
 }
 
-int sctl_show_collect(struct sctl_nl *nl, const char *dev,
+int sctl_show_collect(struct snl *nl, const char *dev,
 		      struct sctl_show *out)
 {
 	struct dev_collect dc = { .out = out };
@@ -252,10 +253,10 @@ int sctl_show_collect(struct sctl_nl *nl, const char *dev,
 			return -1;
 		}
 	}
-	msg = sctl_nl_msg(nl, SLOOP_CMD_DEV_GET, true);
+	msg = snl_msg(nl, SLOOP_CMD_DEV_GET, true);
 	if (!msg)
 		return -1;
-	ret = sctl_nl_exec(nl, msg, on_dev, &dc);
+	ret = snl_exec(nl, msg, on_dev, &dc);
 	if (ret) {
 		sctl_nl_perror(nl, "reading devices", ret);
 		return -1;
@@ -291,7 +292,7 @@ int sctl_cmd_show(int argc, char **argv)
 {
 	const char *dev = NULL;
 	struct sctl_show s;
-	struct sctl_nl nl;
+	struct snl nl;
 	struct timespec ts;
 	bool json = false;
 	int ret = 1;
@@ -309,6 +310,8 @@ int sctl_cmd_show(int argc, char **argv)
 	if (sctl_nl_open(&nl))
 		return 1;
 	if (sctl_show_collect(&nl, dev, &s) == 0) {
+		s.wall_now = (int64_t)time(NULL);
+		sctl_show_daemons(&s);
 		clock_gettime(CLOCK_BOOTTIME, &ts);
 		if (json)
 			sctl_show_json(stdout, &s,
@@ -321,6 +324,6 @@ int sctl_cmd_show(int argc, char **argv)
 		ret = fflush(stdout) ? 1 : 0;
 	}
 	sctl_show_free(&s);
-	sctl_nl_close(&nl);
+	snl_close(&nl);
 	return ret;
 }

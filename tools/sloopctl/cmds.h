@@ -20,7 +20,7 @@ int sctl_cmd_shutdown(int argc, char **argv);
 int sctl_cmd_dump(int argc, char **argv);
 
 /* `set` on an already open socket (batch runs many). */
-struct sctl_nl;
-int sctl_set_run(struct sctl_nl *nl, int argc, char **argv);
+struct snl;
+int sctl_set_run(struct snl *nl, int argc, char **argv);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cmd_broker.h"
 #include "cmds.h"
 
 struct command {
@@ -23,8 +24,10 @@ static const struct command commands[] = {
 	  "Prints each sloop device (or only DEV) with its owner, port and\n"
 	  "counters, then each peer: endpoint, indices, cipher, sending key\n"
 	  "phase, installed keys with their packet counts, subnets, last\n"
-	  "receive and drops by reason.  --json prints the same as one JSON\n"
-	  "object {\"devices\":[...]}.\n" },
+	  "receive and drops by reason.  When the device's sloopd answers on\n"
+	  "its control socket, each peer also gets its name and the times of\n"
+	  "the last handshake and the last rekey.  --json prints the same as\n"
+	  "one JSON object {\"devices\":[...]}.\n" },
 	{ "set", sctl_cmd_set,
 	  "set DEV [padding 16|buckets] [rekey-after N] [reject-after N]\n"
 	  "      [peer ID [remove] [pubkey B64] [endpoint IP:PORT|[IP6]:PORT]\n"
@@ -70,6 +73,7 @@ static const struct command commands[] = {
 	{ "flush-keys", sctl_cmd_flush_keys, "flush-keys LINK [PEER]", "drop a session's keys and renegotiate", "Makes sloopd drop every key of the sessions (all, or PEER's) and\nrun a new handshake at once; a primary asks its secondary to reconnect.\n" },
 	{ "shutdown", sctl_cmd_shutdown, "shutdown LINK [PEER|all]", "close sessions, telling the peers (P3)", "Closes the session with PEER (default: all), sending a SHUTDOWN\ncontrol message first so that the peer runs ip-down at once.  A\nsecondary without persist then exits; with persist it reconnects later.\n" },
 	{ "dump", sctl_cmd_dump, "dump LINK", "print a running sloopd's merged options", "Prints the options the sloopd of LINK runs with, each with its source,\nin option-file syntax.\n" },
+	{ "broker", sctl_cmd_broker, SCTL_BROKER_USAGE, "administer a sloop-scb broker: users, devices, loops", SCTL_BROKER_HELP },
 	{ "genkey", sctl_cmd_genkey, "genkey",
 	  "print a new Ed25519 secret key (base64)",
 	  "Prints a new device secret key: the 32-byte Ed25519 seed in\n"

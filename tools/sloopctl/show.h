@@ -15,6 +15,7 @@
 #include "parse.h"
 
 #define SCTL_SHOW_KEYS 4
+#define SCTL_DNAME_MAX 64	/* link and peer names from sloopd */
 
 struct sctl_stats {
 	uint64_t v[SLOOP_STATS_A_MAX + 1];
@@ -43,6 +44,11 @@ struct sctl_peer_info {
 	struct sctl_subnet *subnets;
 	size_t n_subnets;
 	struct sctl_stats stats;
+	/* From the device's sloopd, when one answers (has_daemon). */
+	bool has_daemon, up;
+	char name[SCTL_DNAME_MAX];
+	int64_t last_handshake, last_rekey;	/* unix seconds, 0 = never */
+	uint32_t n_rekeys;
 };
 
 struct sctl_dev_info {
@@ -57,14 +63,46 @@ struct sctl_dev_info {
 	struct sctl_stats stats;
 	struct sctl_peer_info *peers;
 	size_t n_peers;
+	char daemon_link[SCTL_DNAME_MAX];	/* "" = no sloopd answered */
 };
 
 struct sctl_show {
 	struct sctl_dev_info *devs;
 	size_t n_devs;
+	int64_t wall_now;	/* time(2), for the daemon's timestamps */
 };
 
-int sctl_show_collect(struct sctl_nl *nl, const char *dev,
+/* A sloopd's answer to `peers` (daemon/sloopd/ctl.h). */
+struct sctl_dpeer {
+	uint32_t id;
+	char name[SCTL_DNAME_MAX];
+	bool up;
+	int64_t handshake, rekey;
+	uint32_t rekeys;
+};
+
+struct sctl_daemon {
+	bool has_link;
+	char link[SCTL_DNAME_MAX], device[IF_NAMESIZE];
+	uint32_t ifindex;
+	uint64_t netns;
+	struct sctl_dpeer *peers;
+	size_t n_peers;
+};
+
+/* One answer line into d: 0, or -1 for a malformed line (pure). */
+int sctl_daemon_line(struct sctl_daemon *d, const char *line);
+void sctl_daemon_free(struct sctl_daemon *d);
+/* Copies d's timestamps into the matching device of s, if any (pure). */
+void sctl_daemon_merge(struct sctl_show *s, uint64_t my_netns,
+		       const struct sctl_daemon *d);
+/*
+ * Asks every sloopd in $SLOOPD_RUN (default /run/sloop) for its peers
+ * and merges the answers; silent when there is none or we may not ask.
+ */
+void sctl_show_daemons(struct sctl_show *s);
+
+int sctl_show_collect(struct snl *nl, const char *dev,
 		      struct sctl_show *out);
 void sctl_show_free(struct sctl_show *s);
 void sctl_show_text(FILE *f, const struct sctl_show *s, uint64_t now_ns);

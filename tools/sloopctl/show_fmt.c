@@ -105,6 +105,30 @@ static void text_ago(FILE *f, uint64_t then, uint64_t now)
 		fprintf(f, "%" PRIu64 " s ago\n", s);
 }
 
+/* Wall-clock seconds, as the daemon reports them. */
+static void text_wall_ago(FILE *f, const char *what, int64_t then,
+			  int64_t now)
+{
+	fprintf(f, "  %s: ", what);
+	if (then <= 0) {
+		fprintf(f, "never\n");
+		return;
+	}
+	text_ago(f, (uint64_t)then * 1000000000ull,
+		 (uint64_t)(now > then ? now : then) * 1000000000ull);
+}
+
+static void text_daemon(FILE *f, const struct sctl_peer_info *p,
+			int64_t now)
+{
+	if (!p->has_daemon)
+		return;
+	text_wall_ago(f, "last handshake", p->last_handshake, now);
+	text_wall_ago(f, "last rekey", p->last_rekey, now);
+	if (p->n_rekeys)
+		fprintf(f, "  rekeys: %u\n", p->n_rekeys);
+}
+
 static void text_keys(FILE *f, const struct sctl_peer_info *p)
 {
 	for (size_t i = 0; i < p->n_keys; i++) {
@@ -120,11 +144,14 @@ static void text_keys(FILE *f, const struct sctl_peer_info *p)
 	}
 }
 
-static void text_peer(FILE *f, const struct sctl_peer_info *p, uint64_t now)
+static void text_peer(FILE *f, const struct sctl_peer_info *p, uint64_t now,
+		      int64_t wall_now)
 {
 	char buf[INET6_ADDRSTRLEN + 64];
 
 	fprintf(f, "\npeer: %u\n", p->id);
+	if (p->has_daemon && p->name[0])
+		fprintf(f, "  name: %s\n", p->name);
 	if (p->has_pubkey) {
 		char b64[sodium_base64_ENCODED_LEN(32,
 			sodium_base64_VARIANT_ORIGINAL)];
@@ -156,12 +183,16 @@ static void text_peer(FILE *f, const struct sctl_peer_info *p, uint64_t now)
 		fprintf(f, "  last rx: ");
 		text_ago(f, p->last_rx, now);
 	}
+	text_daemon(f, p, wall_now);
 	text_stats(f, &p->stats);
 }
 
-static void text_dev(FILE *f, const struct sctl_dev_info *d, uint64_t now)
+static void text_dev(FILE *f, const struct sctl_dev_info *d, uint64_t now,
+		     int64_t wall_now)
 {
 	fprintf(f, "interface: %s\n", d->name);
+	if (d->daemon_link[0])
+		fprintf(f, "  sloopd: link %s\n", d->daemon_link);
 	if (d->has_port)
 		fprintf(f, "  listening port: %u\n", d->port);
 	if (d->has_pid && d->pid)
@@ -180,7 +211,7 @@ static void text_dev(FILE *f, const struct sctl_dev_info *d, uint64_t now)
 			d->reject_after);
 	text_stats(f, &d->stats);
 	for (size_t i = 0; i < d->n_peers; i++)
-		text_peer(f, &d->peers[i], now);
+		text_peer(f, &d->peers[i], now, wall_now);
 }
 
 void sctl_show_text(FILE *f, const struct sctl_show *s, uint64_t now_ns)
@@ -188,7 +219,7 @@ void sctl_show_text(FILE *f, const struct sctl_show *s, uint64_t now_ns)
 	for (size_t i = 0; i < s->n_devs; i++) {
 		if (i)
 			fputc('\n', f);
-		text_dev(f, &s->devs[i], now_ns);
+		text_dev(f, &s->devs[i], now_ns, s->wall_now);
 	}
 }
 
@@ -290,6 +321,14 @@ static void json_peer(FILE *f, const struct sctl_peer_info *p, uint64_t now)
 			fprintf(f, ",\"last_rx_ago_ms\":%" PRIu64,
 				(now - p->last_rx) / 1000000);
 	}
+	if (p->has_daemon) {
+		fprintf(f, ",\"name\":");
+		sctl_json_str(f, p->name);
+		fprintf(f, ",\"session\":\"%s\",\"last_handshake\":%" PRId64
+			",\"last_rekey\":%" PRId64 ",\"rekeys\":%u",
+			p->up ? "up" : "down", p->last_handshake,
+			p->last_rekey, p->n_rekeys);
+	}
 	fputc(',', f);
 	json_stats(f, &p->stats);
 	fputc('}', f);
@@ -300,6 +339,10 @@ static void json_dev(FILE *f, const struct sctl_dev_info *d, uint64_t now)
 	fprintf(f, "{\"ifname\":");
 	sctl_json_str(f, d->name);
 	fprintf(f, ",\"ifindex\":%u", d->ifindex);
+	if (d->daemon_link[0]) {
+		fprintf(f, ",\"sloopd_link\":");
+		sctl_json_str(f, d->daemon_link);
+	}
 	if (d->has_port)
 		fprintf(f, ",\"listen_port\":%u", d->port);
 	if (d->has_pid)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # timeout: 300
 # sloopd's control socket and the sloopctl commands that use it: dump,
-# rekey (seen as a new key id in `sloopctl show --json`), flush-keys from
+# rekey (seen as a new key id in `sloopctl show --json`), the daemon's
+# handshake and rekey times in `sloopctl show`, flush-keys from
 # either side (new handshake: new receiver index), shutdown (the peer
 # runs ip-down), hostile requests, and non-root clients refused (by the
 # 0700 directory, and by SO_PEERCRED when the directory is opened up).
@@ -62,10 +63,38 @@ rx_index() { json "$1" | jq '.devices[0].peers[0].rx_index'; }
 key_above() { [ "$(max_key_id "$1")" -gt "$2" ]; }
 lines_above() { [ "$(count "$1")" -gt "$2" ]; }
 index_set() { [ "$(rx_index "$1")" != null ]; }
+rekeys_at_least() {
+	[ "$(json "$1" | jq '.devices[0].peers[0].rekeys')" -ge "$2" ]
+}
 
 wait_for 30 test -s "$D/pri.ip-up" || fail "no ip-up: $(cat "$D"/a.out "$D"/a.log)"
 wait_for 30 test -s "$D/sec.ip-up" || fail "no ip-up: $(cat "$D"/b.out "$D"/b.log)"
 must ip netns exec b ping -c 2 -W 2 10.9.0.1
+
+note "show: handshake and rekey times from the daemon"
+now=$(date +%s)
+ip netns exec a sloopctl show sloop0 > "$D/show.a"
+cat "$D/show.a"
+grep -q '^  sloopd: link pri$' "$D/show.a" || fail "show: no daemon line"
+grep -q '^  name: sec$' "$D/show.a" || fail "show: no peer name"
+age=$(sed -n 's/^  last handshake: \([0-9]\+\) s ago$/\1/p' "$D/show.a")
+[ -n "$age" ] && [ "$age" -le 60 ] || fail "show: last handshake '$age'"
+grep -q '^  last rekey: never$' "$D/show.a" || fail "show: a rekey already?"
+hs_a=$(json a | jq '.devices[0].peers[0].last_handshake')
+echo "json last_handshake $hs_a (now $now)"
+[ "$hs_a" -gt $((now - 60)) ] && [ "$hs_a" -le $((now + 1)) ] ||
+	fail "json: last_handshake $hs_a, now $now"
+[ "$(json a | jq '.devices[0].peers[0].last_rekey')" = 0 ] ||
+	fail "json: last_rekey not 0 before any rekey"
+# The secondary's daemon answers under $SLOOPD_RUN only; without it the
+# only socket is the primary's, in another namespace: it must not match.
+SLOOPD_RUN=$D/run ip netns exec b sloopctl show sloop0 > "$D/show.b"
+grep -q '^  sloopd: link sec$' "$D/show.b" || fail "show b: no daemon"
+grep -q '^  last handshake: [0-9]\+ s ago$' "$D/show.b" || fail "show b: no handshake"
+[ "$(json b | jq '.devices[0].peers[0].last_handshake')" = null ] ||
+	fail "show b matched the daemon of another namespace"
+ip netns exec b sloopctl show sloop0 | grep -q 'last handshake' &&
+	fail "show b without its daemon has a handshake line"
 
 note "socket and directory modes"
 [ "$(stat -c %a /run/sloop)" = 700 ] || fail "/run/sloop is $(stat -c %a /run/sloop)"
@@ -91,6 +120,16 @@ ctl_b rekey sec || fail "rekey from the secondary"
 wait_for 10 key_above b "$id1" || fail "no rekey from the secondary"
 echo "secondary key id now $(max_key_id b)"
 grep -q "rekey requested (sloopctl)" "$D/b.log" || fail "no rekey log line"
+# The primary swaps last in a rekey the secondary started (its DONE).
+wait_for 10 rekeys_at_least a 2 || fail "the primary counts < 2 rekeys"
+rk_a=$(json a | jq '.devices[0].peers[0].last_rekey')
+n_a=$(json a | jq '.devices[0].peers[0].rekeys')
+echo "json last_rekey $rk_a (handshake $hs_a), rekeys $n_a"
+[ "$rk_a" -ge "$hs_a" ] && [ "$rk_a" -le $(( $(date +%s) + 1 )) ] ||
+	fail "json: last_rekey $rk_a not after the handshake $hs_a"
+[ "$n_a" -ge 2 ] || fail "json: $n_a rekeys after two"
+ip netns exec a sloopctl show sloop0 | grep '^  last rekey: [0-9]\+ s ago$' ||
+	fail "show: no last rekey after a rekey"
 must ip netns exec b ping -c 2 -W 2 10.9.0.1
 out=$(sloopctl rekey pri nosuch 2>&1) && fail "rekey of an unknown peer succeeded"
 echo "$out"

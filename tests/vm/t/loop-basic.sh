@@ -1,0 +1,92 @@
+#!/bin/bash
+# timeout: 600
+# Loops through the broker with sloopd as the member side: a broker
+# namespace running sloop-scb and four device namespaces on one bridge.
+# A founds loop "home" (auto-approve) from an option file; B and C join
+# with invitations A's sloopd hands out on its control socket; every
+# member pings every other over the loop addresses (IPv4 and IPv6).
+# D registers and logs in without an invitation: it stays in the
+# waiting room and reaches no loop address, even with an address of the
+# loop's range on its own device.
+. "$SLOOP_SRC/tests/vm/lib.sh"
+set -u
+
+D=/tmp/loop-basic
+DEVS="A B C D"
+. "$SLOOP_SRC/tests/vm/t/loop.inc"
+
+note "A founds loop home"
+dev A found auto-approve
+wait_for 60 has_addr A || fail "A has no loop address: $(logs)"
+A4=$(addr4 A)
+echo "A is $A4 / $(addr6 A)"
+grep -q "loop home founded" "$D/A.log" || fail "A did not found: $(logs)"
+
+note "B and C join with invitations"
+for m in B C; do
+	code=$(invite) || fail "no invitation from A: $code $(logs)"
+	[ -n "$code" ] || fail "empty invitation"
+	echo "invitation for $m: ${code:0:6}..."
+	dev $m "invite $code"
+	eval "CODE_$m=\$code"
+	wait_for 60 has_addr $m || fail "$m got no loop address: $(logs)"
+	echo "$m is $(addr4 $m) / $(addr6 $m)"
+done
+grep -q "approving device B" "$D/A.log" || fail "A did not approve B: $(logs)"
+
+note "every member reaches every other, v4 and v6"
+for s in A B C; do
+	for d in A B C; do
+		[ $s = $d ] && continue
+		wait_for 60 ip netns exec $s ping -c 1 -W 1 "$(addr4 $d)" ||
+			fail "$s cannot ping $d ($(addr4 $d)): $(logs)"
+		must ip netns exec $s ping -c 2 -W 2 "$(addr4 $d)"
+		must ip netns exec $s ping -6 -c 2 -W 2 "$(addr6 $d)"
+	done
+done
+for m in A B C; do
+	grep "link up" "$D/$m.log" | tail -n 2
+done
+
+note "the cache is root-only"
+for m in A B C; do
+	[ "$(stat -c %a "$D/$m.cache")" = 600 ] || fail "$m.cache mode $(stat -c %a "$D/$m.cache")"
+	[ "$(stat -c %a "$D/$m.cache.peers")" = 600 ] || fail "$m.cache.peers mode"
+done
+
+note "D logs in with B's used invitation: refused, waiting room, no reach"
+dev D "invite $CODE_B"
+wait_for 60 grep -q "B414" "$D/D.log" || fail "D's used invitation was not refused: $(logs)"
+wait_for 60 grep -q "E809" "$D/D.log" || fail "D not in the waiting room: $(logs)"
+grep -q "approving device D" "$D/A.log" && fail "A approved D"
+grep -q "registered with the broker" "$D/D.log" || fail "D did not register: $(logs)"
+has_addr D && fail "D got a loop address"
+# Give D an address of the loop's range by hand and try everything.
+NET=${A4%.*}
+must ip -n D addr add "$NET.250/22" dev sloop1
+must ip -n D link set sloop1 up
+for m in A B C; do
+	mustnt ip netns exec D ping -c 2 -W 1 "$(addr4 $m)"
+done
+for m in A B C; do
+	peers=$(grep -o "link up: peer [^,]*" "$D/$m.log" | sort -u)
+	[ "$(echo "$peers" | wc -l)" = 2 ] ||
+		fail "$m has sessions with other than the two members: $peers"
+	echo "$peers" | grep -q "peer D" && fail "$m has a session with D"
+done
+
+note "members still talk"
+must ip netns exec B ping -c 2 -W 2 "$(addr4 C)"
+
+for m in A B C D; do
+	eval "kill \$PID_$m"
+done
+for m in A B C D; do
+	eval "wait \$PID_$m" 2>/dev/null
+	rc=$?
+	[ $rc = 5 ] || fail "sloopd $m exited $rc, expected 5 (SIGTERM): $(tail "$D/$m.out")"
+done
+kill "$(cat "$D/scb.pid")"
+grep -h "AddressSanitizer\|runtime error" "$D"/*.out && fail "sanitizer report"
+echo "PASS"
+exit 0

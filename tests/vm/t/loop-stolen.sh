@@ -1,0 +1,67 @@
+#!/bin/bash
+# timeout: 600
+# A stolen member: the admin marks C stolen on the broker.  A and B
+# drop C within 5 s (the broker's signed revocation, E806) while A and B
+# keep talking; C's sloopd gets EV_WIPE, deletes its loop cache and its
+# password file and exits with status 8 (E807); C stays locked out.
+. "$SLOOP_SRC/tests/vm/lib.sh"
+set -u
+
+D=/tmp/loop-stolen
+DEVS="A B C"
+. "$SLOOP_SRC/tests/vm/t/loop.inc"
+
+founded_loop
+C4=$(addr4 C)
+CPUB=$(sloopctl pubkey < "$D/C.key")
+[ -f "$D/C.cache" ] || fail "C has no cache"
+
+note "A and B talk while C is marked stolen"
+ip netns exec A ping -c 40 -i 0.25 -W 1 "$(addr4 B)" > "$D/ping-ab" 2>&1 &
+PING=$!
+sleep 2
+t0=$(date +%s.%N)
+must adm device-set "$CPUB" stolen
+for m in A B; do
+	wait_for 5 grep -q "E806 loop-revoked: link down: peer C" "$D/$m.log" ||
+		fail "$m did not drop C within 5 s: $(logs)"
+done
+t1=$(date +%s.%N)
+echo "A and B dropped C after $(echo "$t1 - $t0" | bc 2>/dev/null || echo "<5") s"
+mustnt ip netns exec A ping -c 2 -W 1 "$C4"
+mustnt ip netns exec B ping -c 2 -W 1 "$C4"
+
+note "C wiped itself and exited with 8"
+wait_for 10 sh -c "! kill -0 $PID_C 2>/dev/null" || fail "C's sloopd still runs: $(logs)"
+wait "$PID_C"
+rc=$?
+[ $rc = 8 ] || fail "C's sloopd exited $rc, expected 8: $(tail "$D/C.log")"
+grep -q "E807" "$D/C.log" || fail "no E807 in C's log"
+[ -e "$D/C.cache" ] && fail "C's cache is still there"
+[ -e "$D/C.cache.peers" ] && fail "C's cache side file is still there"
+[ -e "$D/C.pw" ] && fail "C's password file is still there"
+
+wait "$PING"
+cat "$D/ping-ab" | tail -n 3
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$D/ping-ab")
+[ "${got:-0}" -ge 36 ] ||
+	fail "A->B lost packets while C was dropped: $(tail -n 3 "$D/ping-ab")"
+
+note "C restarted is refused at once"
+printf 'correct horse\n' > "$D/C.pw"
+start C
+wait_for 20 sh -c "! kill -0 $PID_C 2>/dev/null" || fail "C's sloopd keeps running"
+wait "$PID_C"
+rc=$?
+[ $rc = 8 ] || fail "restarted C exited $rc, expected 8 (wiped again)"
+mustnt ip netns exec C ping -c 2 -W 1 "$(addr4 A)"
+must ip netns exec B ping -c 2 -W 2 "$(addr4 A)"
+
+for m in A B; do
+	eval "kill \$PID_$m"
+	eval "wait \$PID_$m" 2>/dev/null
+done
+kill "$(cat "$D/scb.pid")"
+grep -h "AddressSanitizer\|runtime error" "$D"/*.out && fail "sanitizer report"
+echo "PASS"
+exit 0
