@@ -57,3 +57,19 @@ netns_pair() {
 debug_kernel() {
 	[ "${SLOOP_DEBUG_KERNEL:-0}" = 1 ]
 }
+
+# sloopd_pair DIR: a fresh DIR (mode 077 from now on), namespaces a and b
+# (netns_pair) with a sloop0 device each, Ed25519 keys DIR/a.key and
+# DIR/b.key, their public keys in A_PUB and B_PUB.
+sloopd_pair() {
+	rm -rf "$1"
+	mkdir -p "$1"
+	umask 077
+	netns_pair a b
+	must ip -n a link add sloop0 type sloop
+	must ip -n b link add sloop0 type sloop
+	sloopctl genkey > "$1/a.key"
+	sloopctl genkey > "$1/b.key"
+	A_PUB=$(sloopctl pubkey < "$1/a.key")
+	B_PUB=$(sloopctl pubkey < "$1/b.key")
+}

@@ -8,18 +8,7 @@
 set -e
 
 D=/tmp/pkg-notify
-rm -rf "$D"
-mkdir -p "$D"
-umask 077
-
-netns_pair a b
-for ns in a b; do
-	must ip -n $ns link add sloop0 type sloop
-done
-sloopctl genkey > "$D/a.key"
-sloopctl genkey > "$D/b.key"
-A_PUB=$(sloopctl pubkey < "$D/a.key")
-B_PUB=$(sloopctl pubkey < "$D/b.key")
+sloopd_pair "$D"
 printf '%s\n' "role primary" "key $D/a.key" "listen 5653" "local 10.9.0.1" \
 	"remote 10.9.0.2" "linkname pri" "nodetach" "logfile $D/a.log" \
 	"ip-up /bin/true" "ip-down /bin/true" \

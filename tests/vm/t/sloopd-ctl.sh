@@ -10,18 +10,8 @@
 set -e
 
 D=/tmp/sloopd-ctl
-rm -rf "$D" /run/sloop
-mkdir -p "$D"
-umask 077
-
-netns_pair a b
-for ns in a b; do
-	must ip -n $ns link add sloop0 type sloop
-done
-sloopctl genkey > "$D/a.key"
-sloopctl genkey > "$D/b.key"
-A_PUB=$(sloopctl pubkey < "$D/a.key")
-B_PUB=$(sloopctl pubkey < "$D/b.key")
+rm -rf /run/sloop
+sloopd_pair "$D"
 
 for s in ip-up ip-down; do
 	cat > "$D/$s" <<EOF

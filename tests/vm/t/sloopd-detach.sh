@@ -11,18 +11,8 @@
 set -e
 
 D=/tmp/sloopd-detach
-rm -rf "$D" /run/sloop-pri.pid /run/sloop-sec.pid
-mkdir -p "$D"
-umask 077
-
-netns_pair a b
-for ns in a b; do
-	must ip -n $ns link add sloop0 type sloop
-done
-sloopctl genkey > "$D/a.key"
-sloopctl genkey > "$D/b.key"
-A_PUB=$(sloopctl pubkey < "$D/a.key")
-B_PUB=$(sloopctl pubkey < "$D/b.key")
+rm -rf /run/sloop-pri.pid /run/sloop-sec.pid
+sloopd_pair "$D"
 
 opts() {
 	local f=$D/$1.opts

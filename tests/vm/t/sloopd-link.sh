@@ -10,19 +10,7 @@
 set -e
 
 D=/tmp/sloopd-link
-rm -rf "$D"
-mkdir -p "$D"
-umask 077
-
-netns_pair a b
-for ns in a b; do
-	must ip -n $ns link add sloop0 type sloop
-done
-
-sloopctl genkey > "$D/a.key"
-sloopctl genkey > "$D/b.key"
-A_PUB=$(sloopctl pubkey < "$D/a.key")
-B_PUB=$(sloopctl pubkey < "$D/b.key")
+sloopd_pair "$D"
 
 # Scripts record their arguments and environment.
 for s in ip-up ip-down; do
