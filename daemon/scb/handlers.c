@@ -171,10 +171,63 @@ static void unlink_peer(struct scbh_ctx *x, struct scbh_peer *p)
 	x->online--;
 }
 
-/* A newer connection with the same key replaces the old one. */
+static bool loop_name_of(struct scbh_ctx *x, const uint8_t lid[32],
+			 const char **name)
+{
+	struct store_loop l;
+
+	if (!x->memo.valid || memcmp(x->memo.loop_id, lid, 32)) {
+		x->memo.valid = false;
+		if (store_loop_get(x->store, lid, &l))
+			return false;
+		memcpy(x->memo.loop_id, lid, 32);
+		snprintf(x->memo.name, sizeof(x->memo.name), "%s", l.name);
+		x->memo.valid = true;
+	}
+	*name = x->memo.name;
+	return true;
+}
+
+/*
+ * A connection scoped to a loop serves only that loop; one without a
+ * scope serves all (admin tools, scb-client).  The scoped one wins.
+ */
+struct scbh_peer *scbh_find_loop(struct scbh_ctx *x, const uint8_t pub[32],
+				 const uint8_t loop_id[32])
+{
+	struct scbh_peer *p, *any = NULL;
+	const char *name = NULL;
+
+	for (p = x->by_pub[bucket(pub)]; p; p = p->next_pub) {
+		if (memcmp(p->pub, pub, 32))
+			continue;
+		if (!p->scope[0]) {
+			any = any ? any : p;
+			continue;
+		}
+		if (!name && !loop_name_of(x, loop_id, &name))
+			return NULL;
+		if (!strcmp(p->scope, name))
+			return p;
+	}
+	return any;
+}
+
+static struct scbh_peer *find_same(struct scbh_ctx *x,
+				   const struct scbh_peer *n)
+{
+	struct scbh_peer *p;
+
+	for (p = x->by_pub[bucket(n->pub)]; p; p = p->next_pub)
+		if (!memcmp(p->pub, n->pub, 32) && !strcmp(p->scope, n->scope))
+			return p;
+	return NULL;
+}
+
+/* A newer connection with the same key and scope replaces the old one. */
 static void list_peer(struct scbh_ctx *x, struct scbh_peer *p)
 {
-	struct scbh_peer *old = scbh_find(x, p->pub);
+	struct scbh_peer *old = find_same(x, p);
 	unsigned int b;
 
 	if (old) {
@@ -302,6 +355,22 @@ static int hello_device(struct scbh_ctx *x, struct scbh_peer *p,
 	return 0;
 }
 
+static int hello_scope(struct scbh_peer *p, const struct scbw_frame *f,
+		       char *w, size_t wl)
+{
+	const struct scbw_attr *a = scbw_get(f, SCB_A_LOOP_NAME);
+
+	p->scope[0] = '\0';
+	if (!a)
+		return 0;
+	if (!a->len || a->len > STORE_NAME_MAX ||
+	    memchr(a->val, '\0', a->len))
+		return snprintf(w, wl, "bad LOOP_NAME"), SCB_E_MALFORMED;
+	memcpy(p->scope, a->val, a->len);
+	p->scope[a->len] = '\0';
+	return 0;
+}
+
 static int hello_check(struct scbh_ctx *x, struct scbh_peer *p,
 		       const uint8_t remote[32], const struct scbw_frame *f,
 		       char *w, size_t wl)
@@ -332,6 +401,9 @@ static int hello_check(struct scbh_ctx *x, struct scbh_peer *p,
 		       SCB_E_AUTH;
 	memcpy(p->pub, pub, 32);
 	memcpy(p->tai, tai, 12);
+	rc = hello_scope(p, f, w, wl);
+	if (rc)
+		return rc;
 	if (role == SCB_ROLE_ADMIN) {
 		if (!is_admin(x, pub))
 			return snprintf(w, wl, "not an admin key"),
@@ -416,9 +488,10 @@ static void put_loop(struct scbw_buf *b, const struct store_loop *l,
 }
 
 static void put_peer(struct scbh_ctx *x, struct scbw_buf *b,
-		     const struct store_member *m, bool creds)
+		     const uint8_t lid[32], const struct store_member *m,
+		     bool creds)
 {
-	struct scbh_peer *on = scbh_find(x, m->pub);
+	struct scbh_peer *on = scbh_find_loop(x, m->pub, lid);
 
 	scbw_nest_start(b, SCB_A_PEER);
 	scbw_put(b, SCB_A_DEVICE, m->pub, 32);
@@ -445,6 +518,7 @@ static int finish_reply(struct req *r)
 
 struct fan {
 	struct scbh_ctx *x;
+	const uint8_t *lid;
 	const uint8_t *skip;		/* a device not to tell */
 	struct scbw_buf *ev;
 	size_t len;
@@ -458,7 +532,7 @@ static int fan_cb(void *ctx, const struct store_member *m)
 
 	if (m->pending || (fn->skip && !memcmp(m->pub, fn->skip, 32)))
 		return 0;
-	on = scbh_find(fn->x, m->pub);
+	on = scbh_find_loop(fn->x, m->pub, fn->lid);
 	if (on && !on->gone && fn->x->ops.send &&
 	    !fn->x->ops.send(fn->x, on, fn->ev->p, fn->len))
 		fn->sent++;
@@ -469,7 +543,7 @@ static int fan_cb(void *ctx, const struct store_member *m)
 static int tell_members(struct scbh_ctx *x, const uint8_t loop_id[32],
 			const uint8_t *skip, struct scbw_buf *ev)
 {
-	struct fan fn = { .x = x, .skip = skip, .ev = ev };
+	struct fan fn = { .x = x, .lid = loop_id, .skip = skip, .ev = ev };
 
 	fn.len = scbw_end(ev);
 	if (!fn.len)
@@ -479,9 +553,9 @@ static int tell_members(struct scbh_ctx *x, const uint8_t loop_id[32],
 }
 
 static void tell_one(struct scbh_ctx *x, const uint8_t pub[32],
-		     struct scbw_buf *ev)
+		     const uint8_t lid[32], struct scbw_buf *ev)
 {
-	struct scbh_peer *on = scbh_find(x, pub);
+	struct scbh_peer *on = scbh_find_loop(x, pub, lid);
 
 	if (on)
 		send_frame(x, on, ev);
@@ -825,7 +899,7 @@ static void tell_joined(struct scbh_ctx *x, const struct store_loop *l,
 	put_loop(&ev, l, m->addr4, m->addr6);
 	for (int i = 0; i < m->n_creds && i < STORE_MAX_CREDS; i++)
 		scbw_put(&ev, SCB_A_CRED, m->creds[i], SCB_CRED_LEN);
-	tell_one(x, m->pub, &ev);
+	tell_one(x, m->pub, l->loop_id, &ev);
 }
 
 static int pending_target(struct req *r, const uint8_t *lid,
@@ -876,7 +950,7 @@ static int h_approve(struct req *r)
 	tell_joined(r->x, &l, &t);
 	scbw_start(&ev, r->x->buf2, sizeof(r->x->buf2), SCB_MSG_EV_MEMBER, 0);
 	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-	put_peer(r->x, &ev, &t, true);
+	put_peer(r->x, &ev, lid, &t, true);
 	tell_members(r->x, lid, dev, &ev);
 	return finish_reply(r);
 }
@@ -899,13 +973,14 @@ static int h_reject(struct req *r)
 	scbw_start(&ev, r->x->buf2, sizeof(r->x->buf2), SCB_MSG_EV_REJECTED,
 		   0);
 	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-	tell_one(r->x, dev, &ev);
+	tell_one(r->x, dev, lid, &ev);
 	return finish_reply(r);
 }
 
 struct peers_ctx {
 	struct scbh_ctx *x;
 	struct scbw_buf *b;
+	const uint8_t *lid;
 	bool creds;
 };
 
@@ -921,7 +996,7 @@ static int peers_cb(void *ctx, const struct store_member *m)
 		scbw_put_u32(pc->b, SCB_A_COUNT, (uint32_t)m->n_creds);
 		scbw_nest_end(pc->b);
 	} else {
-		put_peer(pc->x, pc->b, m, pc->creds);
+		put_peer(pc->x, pc->b, pc->lid, m, pc->creds);
 	}
 	return pc->b->overflow;
 }
@@ -939,7 +1014,7 @@ static int h_loop_get(struct req *r)
 	const uint8_t *lid = fixed(r->f, SCB_A_LOOP_ID, 32);
 	struct store_loop l;
 	struct store_member me;
-	struct peers_ctx pc = { r->x, &r->b, true };
+	struct peers_ctx pc = { r->x, &r->b, lid, true };
 	int rc = member_of(r, lid, r->p->pub, &l, &me);
 
 	if (rc)
@@ -1001,7 +1076,7 @@ static void rendezvous(struct scbh_ctx *x, struct scbh_peer *to,
 
 	scbw_start(&ev, x->buf2, sizeof(x->buf2), SCB_MSG_EV_RENDEZVOUS, 0);
 	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-	put_peer(x, &ev, other, true);
+	put_peer(x, &ev, lid, other, true);
 	scbw_put_u32(&ev, SCB_A_AT_MS, SCBH_AT_MS);
 	send_frame(x, to, &ev);
 }
@@ -1024,13 +1099,14 @@ static int h_connect(struct req *r)
 	rc = store_member_get(r->x->store, lid, dev, &t);
 	if (rc || t.pending)
 		return why(r, SCB_E_NO_DEVICE, "no such member");
-	tp = scbh_find(r->x, dev);
+	tp = scbh_find_loop(r->x, dev, lid);
 	if (!tp || tp->gone)
 		return why(r, SCB_E_OFFLINE, "member offline");
 	pd = calloc(1, sizeof(*pd));
 	if (!pd)
 		return why(r, SCB_E_BUSY, "out of memory");
 	pd->asker = r->p;
+	pd->target_conn = tp;
 	pd->id = r->f->id;
 	memcpy(pd->loop_id, lid, 32);
 	memcpy(pd->target, dev, 32);
@@ -1279,7 +1355,7 @@ static int revoke_one(struct scbh_ctx *x, const uint8_t lid[32],
 	scbw_put_u16(&ev, SCB_A_REASON, (uint16_t)reason);
 	scbw_put(&ev, SCB_A_REVOKE, rec, sizeof(rec));
 	tell_members(x, lid, dev, &ev);
-	tell_one(x, dev, &ev);
+	tell_one(x, dev, lid, &ev);
 	return 0;
 }
 
@@ -1315,8 +1391,8 @@ static int h_device_set(struct req *r)
 		rc = revoke_one(r->x, ls.v[i].loop_id, dev,
 				state_reason(state));
 	free(ls.v);
-	on = scbh_find(r->x, dev);
-	if (on) {
+	/* Every connection of the device: one per loop it serves. */
+	while ((on = scbh_find(r->x, dev))) {
 		if (state == SCB_DEV_STOLEN) {
 			scbw_start(&ev, r->x->buf2, sizeof(r->x->buf2),
 				   SCB_MSG_EV_WIPE, 0);
@@ -1363,7 +1439,7 @@ static int invites_cb(void *ctx, const struct store_invite *i)
 static int h_loop_show(struct req *r)
 {
 	const uint8_t *lid = fixed(r->f, SCB_A_LOOP_ID, 32);
-	struct peers_ctx pc = { r->x, &r->b, false };
+	struct peers_ctx pc = { r->x, &r->b, lid, false };
 	struct store_loop l;
 	int rc;
 
@@ -1402,7 +1478,7 @@ static int h_revoke(struct req *r)
 		scbw_start(&ev, r->x->buf2, sizeof(r->x->buf2),
 			   SCB_MSG_EV_REJECTED, 0);
 		scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-		tell_one(r->x, dev, &ev);
+		tell_one(r->x, dev, lid, &ev);
 	} else {
 		rc = revoke_one(r->x, lid, dev, SCB_E_REMOVED);
 	}
@@ -1521,16 +1597,13 @@ void scbh_frame(struct scbh_ctx *x, struct scbh_peer *p,
 bool scbh_gone(struct scbh_ctx *x, struct scbh_peer *p)
 {
 	struct scbh_pending **pp = &x->pending, *pd;
-	/* Only the listed connection of a key answers for it. */
-	bool was_listed = p->listed;
-
 	unlink_peer(x, p);
 	p->gone = true;
 	while ((pd = *pp)) {
 		if (pd->asker == p) {
 			*pp = pd->next;
 			free(pd);
-		} else if (was_listed && !memcmp(pd->target, p->pub, 32)) {
+		} else if (pd->target_conn == p) {
 			*pp = pd->next;
 			send_error(x, pd->asker, pd->id, SCB_E_OFFLINE,
 				   "the member went offline");

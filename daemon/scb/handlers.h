@@ -46,6 +46,12 @@ struct scbh_peer {
 	uint8_t tai[12];		/* accepted HELLO stamp */
 	bool has_endpoint;
 	uint8_t endpoint[18];		/* from the last UDP probe */
+	/*
+	 * The loop this connection serves (HELLO's LOOP_NAME), "" for all.
+	 * One device in several loops runs one sloopd, one data socket and
+	 * so one endpoint per loop: each needs its own connection.
+	 */
+	char scope[STORE_NAME_MAX + 1];
 	struct scbh_peer *next_pub, *next_tok;	/* online table chains */
 	void *owner;			/* the server's connection */
 };
@@ -83,6 +89,7 @@ struct scbh_job {
 /* A CONNECT waiting for the member's CONNECT_ANSWER. */
 struct scbh_pending {
 	struct scbh_peer *asker;
+	struct scbh_peer *target_conn;	/* the connection told */
 	uint32_t id;
 	uint8_t loop_id[32];
 	uint8_t target[32];
@@ -121,6 +128,11 @@ struct scbh_ctx {
 	} *tais;
 	size_t n_tais;
 	struct scbh_pending *pending;
+	struct {			/* loop_id -> name, for scoped lookups */
+		uint8_t loop_id[32];
+		char name[STORE_NAME_MAX + 1];
+		bool valid;
+	} memo;
 	struct scbh_stats st;
 	uint8_t buf[SCB_RECORD_MAX];	/* reply/event builder */
 	uint8_t buf2[SCB_RECORD_MAX];
@@ -155,7 +167,11 @@ void scbh_tick(struct scbh_ctx *x);
 int scbh_probe(struct scbh_ctx *x, const uint8_t *pkt, size_t len,
 	       const uint8_t src[18], uint8_t out[SCB_PROBE_ANSWER_LEN]);
 
+/* Any connection of the device pub (online or not). */
 struct scbh_peer *scbh_find(struct scbh_ctx *x, const uint8_t pub[32]);
+/* The connection of pub that serves loop_id, or NULL. */
+struct scbh_peer *scbh_find_loop(struct scbh_ctx *x, const uint8_t pub[32],
+				 const uint8_t loop_id[32]);
 /* "B413 not-member" style names for logs. */
 void scbh_logf(struct scbh_ctx *x, int prio, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -137,6 +137,8 @@ static size_t build_hello(struct brk *b, uint8_t *buf, size_t cap)
 	scbw_put_u8(&w, SCB_A_ROLE, SCB_ROLE_DEVICE);
 	scbw_put(&w, SCB_A_PUB, b->ed_pub, 32);
 	scbw_put(&w, SCB_A_TAI64N, tai, sizeof(tai));
+	/* One connection per loop: another sloopd of ours may serve another. */
+	scbw_put_str(&w, SCB_A_LOOP_NAME, b->st.name);
 	return scbw_end(&w);
 }
 

@@ -154,6 +154,37 @@ static int hello_at(struct tenv *e, struct tpeer *tp, int role, uint64_t sec,
 			  olen);
 }
 
+/* Another connection of tp's device, serving one loop (HELLO LOOP_NAME). */
+static struct tpeer *peer_scoped(struct tenv *e, const struct tpeer *tp,
+				 const char *scope, uint64_t sec)
+{
+	struct tpeer *n = calloc(1, sizeof(*n));
+	uint8_t f[256], xpub[32], tai[12], out[4096];
+	struct scbw_buf b;
+	size_t olen;
+
+	memcpy(n->pk, tp->pk, 32);
+	memcpy(n->sk, tp->sk, 64);
+	n->next_id = 1;
+	n->tai_sec = sec;
+	tai_of(tai, sec);
+	if (crypto_sign_ed25519_pk_to_curve25519(xpub, n->pk)) {
+		free(n);
+		return NULL;
+	}
+	scbw_start(&b, f, sizeof(f), SCB_MSG_HELLO, 0);
+	scbw_put_u8(&b, SCB_A_ROLE, SCB_ROLE_DEVICE);
+	scbw_put(&b, SCB_A_PUB, n->pk, 32);
+	scbw_put(&b, SCB_A_TAI64N, tai, 12);
+	scbw_put_str(&b, SCB_A_LOOP_NAME, scope);
+	if (scbh_hello(e->x, &n->p, xpub, f, scbw_end(&b), out, sizeof(out),
+		       &olen)) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
 static struct tpeer *peer_new(struct tenv *e, int role)
 {
 	struct tpeer *tp = calloc(1, sizeof(*tp));
@@ -779,6 +810,94 @@ TEST(scbh_connect_rendezvous)
 	CHECK_EQ_INT(send_req(&e, b, &fb, NULL), SCB_E_OFFLINE);
 	tp_free(&e, a);
 	tp_free(&e, b);
+	tenv_close(&e);
+}
+
+static int connect_to(struct tenv *e, struct tpeer *from,
+		      const struct tloop *l, const uint8_t dev[32])
+{
+	uint8_t buf[256];
+	struct scbw_buf fb;
+
+	start(from, &fb, buf, sizeof(buf), SCB_MSG_CONNECT);
+	scbw_put(&fb, SCB_A_LOOP_ID, l->id, 32);
+	scbw_put(&fb, SCB_A_DEVICE, dev, 32);
+	scbh_frame(e->x, &from->p, buf, scbw_end(&fb));
+	return 0;
+}
+
+static void member_of_loop(struct tenv *e, struct tpeer *m, struct tpeer *d,
+			   const struct tloop *l)
+{
+	char code[64];
+	uint8_t a4[4], a6[16], cr[CRED_LEN];
+
+	CHECK_EQ_INT(invite(e, m, l, code, sizeof(code)), 0);
+	CHECK_EQ_INT(join(e, d, code, a4, a6), 0);
+	make_cred(cr, l, d->pk, a4, a6, m->sk);
+	CHECK_EQ_INT(approve(e, m, l, d->pk, cr), 0);
+}
+
+/*
+ * One device in two loops through two sloopd: one connection per loop,
+ * neither knocks the other off, and each loop's events reach only the
+ * connection serving it; a newer connection for the same loop replaces
+ * the older one.  Device-wide verdicts (stolen) reach both.
+ */
+TEST(scbh_one_device_two_loops)
+{
+	struct tenv e;
+	struct tpeer *a, *ah, *aw, *ah2, *b, *c, *adm;
+	struct tloop lh, lw;
+	uint8_t buf[128];
+	struct scbw_buf fb;
+
+	CHECK_EQ_INT(tenv_open(&e), 0);
+	add_user(&e, "alice", "secret", 10);
+	a = registered(&e, "a");
+	b = registered(&e, "b");
+	c = registered(&e, "c");
+	CHECK(a && b && c);
+	ah = peer_scoped(&e, a, "home", a->tai_sec + 1);
+	aw = peer_scoped(&e, a, "work", a->tai_sec + 2);
+	CHECK(ah && aw);
+	CHECK(ah->p.listed && aw->p.listed && a->p.listed);
+	tp_free(&e, a);
+	CHECK_EQ_INT(found(&e, ah, "home", &lh), 0);
+	CHECK_EQ_INT(found(&e, aw, "work", &lw), 0);
+	member_of_loop(&e, ah, b, &lh);
+	member_of_loop(&e, aw, c, &lw);
+	tp_clear(ah);
+	tp_clear(aw);
+	connect_to(&e, b, &lh, ah->pk);
+	CHECK(got_event(ah, SCB_MSG_EV_CONNECT));
+	CHECK(!got_event(aw, SCB_MSG_EV_CONNECT));
+	tp_clear(ah);
+	connect_to(&e, c, &lw, aw->pk);
+	CHECK(got_event(aw, SCB_MSG_EV_CONNECT));
+	CHECK(!got_event(ah, SCB_MSG_EV_CONNECT));
+	/* The same loop again: the newer connection wins. */
+	ah2 = peer_scoped(&e, ah, "home", aw->tai_sec + 1);
+	CHECK(ah2 && ah2->p.listed);
+	CHECK(ah->kicked && !ah->p.listed);
+	CHECK(!aw->kicked && aw->p.listed);
+	/* Stolen: every connection of the device is told and closed. */
+	tp_clear(ah2);
+	tp_clear(aw);
+	adm = peer_new(&e, SCB_ROLE_ADMIN);
+	CHECK(adm != NULL);
+	start(adm, &fb, buf, sizeof(buf), SCB_MSG_ADM_DEVICE_SET);
+	scbw_put(&fb, SCB_A_DEVICE, ah->pk, 32);
+	scbw_put_u8(&fb, SCB_A_STATE, SCB_DEV_STOLEN);
+	CHECK_EQ_INT(send_req(&e, adm, &fb, NULL), 0);
+	CHECK(got_event(ah2, SCB_MSG_EV_WIPE) && ah2->kicked);
+	CHECK(got_event(aw, SCB_MSG_EV_WIPE) && aw->kicked);
+	tp_free(&e, ah);
+	tp_free(&e, ah2);
+	tp_free(&e, aw);
+	tp_free(&e, b);
+	tp_free(&e, c);
+	tp_free(&e, adm);
 	tenv_close(&e);
 }
 
