@@ -34,6 +34,8 @@
 #define BRK_DIAL_MAX_MS		30000u
 #define BRK_INVITE_TTL		86400u
 #define BRK_SYNC_MS		5000
+#define BRK_CONNECT_MS		2000u	/* first CONNECT retry, doubling */
+#define BRK_CONNECT_MAX_MS	60000u
 
 static uint64_t now_s(void)
 {
@@ -528,6 +530,8 @@ static struct loop_member *peer_info(struct brk *b, const struct scbw_attr *nest
 		memcpy(m->ep, ep, 18);
 		m->has_ep = true;
 	}
+	a = scbw_get(&n, SCB_A_ONLINE);
+	m->online = a ? scbw_u8(a) != 0 : m->has_ep;
 	return m;
 }
 
@@ -743,6 +747,12 @@ static void on_error(struct brk *b, uint8_t type, const struct scbw_frame *f)
 		do_loops(b);
 		return;
 	}
+	if (type == SCB_MSG_CONNECT) {
+		/* Offline or refused: the back-off retries; not a failure. */
+		log_msg(LOG_INFO, "loop %s: CONNECT: B%d %s%s%s", b->st.name,
+			code, scbw_strerror(code), text[0] ? ": " : "", text);
+		return;
+	}
 	if (type == SCB_MSG_LOOP_GET && code == SCB_E_NOT_MEMBER) {
 		log_fail(REASON_LOOP_WAITING, "not a member of loop %s yet",
 			 b->st.name);
@@ -924,6 +934,8 @@ static void ev_rendezvous(struct brk *b, const struct scbw_frame *f)
 	    loop_ep_to_sockaddr(m->ep, b->udp_to.ss_family ? b->udp_to.ss_family :
 				AF_INET6, &ss, &len))
 		return;
+	log_msg(LOG_NOTICE, "loop %s: rendezvous with %s, opening the path in %u ms",
+		b->st.name, p->name, at ? scbw_u32(at) : 0);
 	lk_loop_endpoint(b->l, p, (struct sockaddr *)&ss, len,
 			 lk_now_ms() + (at ? scbw_u32(at) : 0));
 }
@@ -934,11 +946,15 @@ static void ev_connect(struct brk *b, const struct scbw_frame *f)
 	uint8_t buf[128];
 	struct scbw_buf w;
 	uint32_t id;
+	char hex[12];
 	bool ok;
 
 	if (!loop_matches(b, f) || !attr_is(f, SCB_A_DEVICE, 32, &dev))
 		return;
 	ok = cred_set_is_member(&b->st.set, dev, now_s(), NULL);
+	log_msg(ok ? LOG_INFO : LOG_NOTICE, "loop %s: %s asks to connect: %s",
+		b->st.name, short_key(dev, hex),
+		ok ? "accepted" : "refused, not a member by the signatures");
 	id = req_begin(b, &w, buf, sizeof(buf), SCB_MSG_CONNECT_ANSWER);
 	scbw_put(&w, SCB_A_LOOP_ID, b->st.loop_id, 32);
 	scbw_put(&w, SCB_A_DEVICE, dev, 32);
@@ -1100,6 +1116,46 @@ void brk_on_fd(struct brk *b, uint32_t events)
 	after_io(b, rc);
 }
 
+/*
+ * Waiting-room brokering: for a member we have no link to, ask the
+ * broker to tell it at once; both sides then get a rendezvous and open
+ * the path from their data sockets at the same moment, which is what
+ * gets through NATs.  One side asks (the lower key), so that the two
+ * do not race each other's CONNECT.
+ */
+static void connect_down(struct brk *b, uint64_t now)
+{
+	uint8_t buf[128];
+	struct scbw_buf w;
+	uint32_t id;
+
+	if (!b->st.known || !me_member(b, &(struct cred){ 0 }))
+		return;
+	for (size_t i = 0; i < b->st.n_m; i++) {
+		struct loop_member *m = &b->st.m[i];
+		struct lk_peer *p = lk_loop_find(b->l, m->dev);
+		uint64_t wait;
+
+		if (!p || p->gone || p->up) {
+			m->connects = 0;
+			m->next_connect_ms = 0;
+			continue;
+		}
+		if (!m->online || memcmp(b->ed_pub, m->dev, 32) > 0 ||
+		    now < m->next_connect_ms)
+			continue;
+		wait = BRK_CONNECT_MS << (m->connects < 5 ? m->connects : 5);
+		m->next_connect_ms = now + (wait < BRK_CONNECT_MAX_MS ? wait :
+					    BRK_CONNECT_MAX_MS);
+		m->connects++;
+		id = req_begin(b, &w, buf, sizeof(buf), SCB_MSG_CONNECT);
+		scbw_put(&w, SCB_A_LOOP_ID, b->st.loop_id, 32);
+		scbw_put(&w, SCB_A_DEVICE, m->dev, 32);
+		req_send(b, &w, id, SCB_MSG_CONNECT);
+		log_dbg("loop %s: CONNECT to %s", b->st.name, m->name);
+	}
+}
+
 bool brk_owns(const struct brk *b, int fd)
 {
 	return fd >= 0 && fd == b->fd;
@@ -1135,6 +1191,7 @@ void brk_tick(struct brk *b, uint64_t now)
 	}
 	if (!b->st.known && now >= b->next_loops_ms)
 		do_loops(b);
+	connect_down(b, now);
 out:
 	after_io(b, 0);
 }

@@ -38,6 +38,9 @@ struct loop_member {
 	bool has_ep;
 	uint8_t ep[18];		/* SCB_A_ENDPOINT form */
 	bool refused_logged;	/* E804 once per device, not per refresh */
+	bool online;		/* the broker's last word */
+	uint64_t next_connect_ms;	/* CONNECT back-off (broker.c) */
+	unsigned int connects;	/* CONNECTs since the link was last up */
 };
 
 struct loop_state {

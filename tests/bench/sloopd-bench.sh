@@ -162,8 +162,10 @@ import json, re, statistics, sys
 try:
     j = json.load(open(sys.argv[1]))["end"]["sum"]
     lost, total = j["lost_packets"], j["packets"]
-    mbit = j.get("bits_per_second") or None
-    mbit = mbit / 1e6 if mbit else None
+    # The UDP server's sum may lack bits_per_second; bytes/seconds do.
+    bps = j.get("bits_per_second") or (
+        j["bytes"] * 8 / j["seconds"] if j.get("bytes") and j.get("seconds") else 0)
+    mbit = bps / 1e6 if bps else None
 except Exception:
     lost = total = mbit = None
 rekeys = [float(x) for x in open(sys.argv[3]).read().split()]
