@@ -993,6 +993,9 @@ static int peers_cb(void *ctx, const struct store_member *m)
 		scbw_put(pc->b, SCB_A_DEVICE, m->pub, 32);
 		if (m->name[0])
 			scbw_put_str(pc->b, SCB_A_NAME, m->name);
+		/* What a member signs when it approves the device. */
+		scbw_put(pc->b, SCB_A_ADDR4, m->addr4, 4);
+		scbw_put(pc->b, SCB_A_ADDR6, m->addr6, 16);
 		scbw_put_u32(pc->b, SCB_A_COUNT, (uint32_t)m->n_creds);
 		scbw_nest_end(pc->b);
 	} else {
@@ -1020,7 +1023,8 @@ static int h_loop_get(struct req *r)
 	if (rc)
 		return rc;
 	put_loop(&r->b, &l, me.addr4, me.addr6);
-	rc = store_member_list(r->x->store, lid, false, peers_cb, &pc);
+	/* Pending devices too: members approve them, even after a restart. */
+	rc = store_member_list(r->x->store, lid, true, peers_cb, &pc);
 	if (!rc)
 		rc = store_revoke_list(r->x->store, lid, revokes_cb, &r->b);
 	if (rc && !r->b.overflow)

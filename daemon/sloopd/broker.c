@@ -544,8 +544,9 @@ static int policy_of(const struct brk *b)
 	return p ? p : b->st.policy ? b->st.policy : 1;
 }
 
-static void send_cred(struct brk *b, uint8_t type, const uint8_t dev[32],
-		      const uint8_t a4[4], const uint8_t a6[16])
+/* Signs and sends a credential for dev; the request id, 0 if none. */
+static uint32_t send_cred(struct brk *b, uint8_t type, const uint8_t dev[32],
+			  const uint8_t a4[4], const uint8_t a6[16])
 {
 	uint8_t buf[512], enc[CRED_LEN];
 	struct scbw_buf w;
@@ -555,7 +556,7 @@ static void send_cred(struct brk *b, uint8_t type, const uint8_t dev[32],
 	if (loop_cred_issue(&c, b->st.loop_id, policy_of(b), dev, a4, a6,
 			    now_s(), CRED_DEFAULT_LIFETIME, b->ed_sk)) {
 		log_fail(REASON_NOMEM, "cannot sign a credential");
-		return;
+		return 0;
 	}
 	cred_encode(&c, enc);
 	if (is_self(b, dev) && !cred_set_add(&b->st.set, &c))
@@ -566,6 +567,7 @@ static void send_cred(struct brk *b, uint8_t type, const uint8_t dev[32],
 	scbw_put(&w, SCB_A_CRED, enc, CRED_LEN);
 	req_send(b, &w, id, type);
 	sodium_memzero(&c, sizeof(c));
+	return id;
 }
 
 static bool me_member(const struct brk *b, struct cred *mine)
@@ -716,6 +718,64 @@ static void on_created(struct brk *b, const struct scbw_frame *f)
 	save(b);
 }
 
+static struct brk_wait *wait_find(struct brk *b, const uint8_t dev[32])
+{
+	for (size_t i = 0; i < b->n_wait; i++)
+		if (!memcmp(b->wait[i].dev, dev, 32))
+			return &b->wait[i];
+	return NULL;
+}
+
+static void wait_drop(struct brk *b, const uint8_t dev[32])
+{
+	struct brk_wait *w = wait_find(b, dev);
+
+	if (w)
+		*w = b->wait[--b->n_wait];
+}
+
+static void wait_note(struct brk *b, const uint8_t dev[32], const char *name,
+		      const uint8_t a4[4], const uint8_t a6[16],
+		      unsigned int approvals)
+{
+	struct brk_wait *w = wait_find(b, dev);
+
+	if (!w) {
+		if (b->n_wait == BRK_WAIT_MAX)
+			return;
+		w = &b->wait[b->n_wait++];
+	}
+	memcpy(w->dev, dev, 32);
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	memcpy(w->a4, a4, 4);
+	memcpy(w->a6, a6, 16);
+	w->approvals = approvals;
+}
+
+/* LOOP_GET's PENDING nests are the broker's whole waiting room. */
+static void waiting_room(struct brk *b, const struct scbw_frame *f)
+{
+	b->n_wait = 0;
+	for (const struct scbw_attr *a = scbw_get(f, SCB_A_PENDING); a;
+	     a = scbw_next(f, a)) {
+		const uint8_t *dev, *a4, *a6;
+		const struct scbw_attr *na, *ca;
+		char name[OPT_NAME_LEN + 1] = "?", why[128];
+		struct scbw_frame n;
+
+		if (scbw_parse_nested(a, &n, why, sizeof(why)) ||
+		    !attr_is(&n, SCB_A_DEVICE, 32, &dev) ||
+		    !attr_is(&n, SCB_A_ADDR4, 4, &a4) ||
+		    !attr_is(&n, SCB_A_ADDR6, 16, &a6))
+			continue;
+		na = scbw_get(&n, SCB_A_NAME);
+		ca = scbw_get(&n, SCB_A_COUNT);
+		if (na)
+			scbw_str(na, name, sizeof(name));
+		wait_note(b, dev, name, a4, a6, ca ? scbw_u32(ca) : 0);
+	}
+}
+
 static void on_loop_get(struct brk *b, const struct scbw_frame *f)
 {
 	if (loop_info(b, scbw_get(f, SCB_A_LOOP))) {
@@ -726,6 +786,7 @@ static void on_loop_get(struct brk *b, const struct scbw_frame *f)
 	for (const struct scbw_attr *a = scbw_get(f, SCB_A_PEER); a;
 	     a = scbw_next(f, a))
 		peer_info(b, a);
+	waiting_room(b, f);
 	add_revokes(b, f);
 	reconcile(b);
 	save(b);
@@ -789,6 +850,8 @@ static void on_reply(struct brk *b, const struct scbw_frame *f)
 		b->sync_text[0] = 0;
 		if (a)
 			scbw_str(a, b->sync_text, sizeof(b->sync_text));
+		b->sync_accept = scbw_get(f, SCB_A_ACCEPT) &&
+				 scbw_u8(scbw_get(f, SCB_A_ACCEPT));
 		return;
 	}
 	if (f->type == SCB_MSG_ERROR) {
@@ -850,9 +913,11 @@ static void ev_pending(struct brk *b, const struct scbw_frame *f)
 		return;
 	if (na)
 		scbw_str(na, name, sizeof(name));
+	wait_note(b, dev, name, a4, a6, 0);
 	if (!b->o->auto_approve || !me_member(b, &mine)) {
-		log_msg(LOG_NOTICE, "loop %s: device %s (%s) waits for approval",
-			b->st.name, name, short_key(dev, hex));
+		log_msg(LOG_NOTICE, "loop %s: device %s (%s) waits for approval (sloopctl approve %s %s)",
+			b->st.name, name, short_key(dev, hex), b->l->linkname,
+			name);
 		return;
 	}
 	log_msg(LOG_NOTICE, "loop %s: approving device %s (%s) (auto-approve)",
@@ -962,6 +1027,20 @@ static void ev_connect(struct brk *b, const struct scbw_frame *f)
 	req_send(b, &w, id, SCB_MSG_CONNECT_ANSWER);
 }
 
+static void ev_member(struct brk *b, const struct scbw_frame *f)
+{
+	struct loop_member *m;
+
+	if (!loop_matches(b, f) || !scbw_get(f, SCB_A_PEER))
+		return;
+	m = peer_info(b, scbw_get(f, SCB_A_PEER));
+	if (!m)
+		return;
+	wait_drop(b, m->dev);
+	reconcile(b);
+	save(b);
+}
+
 static void on_event(struct brk *b, const struct scbw_frame *f)
 {
 	log_dbg("broker: event %s", scbw_msg_name(f->type));
@@ -973,11 +1052,7 @@ static void on_event(struct brk *b, const struct scbw_frame *f)
 		ev_joined(b, f);
 		break;
 	case SCB_MSG_EV_MEMBER:
-		if (loop_matches(b, f) && scbw_get(f, SCB_A_PEER) &&
-		    peer_info(b, scbw_get(f, SCB_A_PEER))) {
-			reconcile(b);
-			save(b);
-		}
+		ev_member(b, f);
 		break;
 	case SCB_MSG_EV_REVOKED:
 		ev_revoked(b, f);
@@ -1196,28 +1271,17 @@ out:
 	after_io(b, 0);
 }
 
-int brk_ctl_invite(struct brk *b, FILE *out, char *why, size_t len)
+/*
+ * Waits for the answer to b->sync_id (a control-socket request).  The
+ * data path is in the kernel: waiting here stalls nothing.
+ */
+static int sync_wait(struct brk *b, char *why, size_t len)
 {
-	uint8_t buf[128];
-	struct scbw_buf w;
 	uint64_t end = lk_now_ms() + BRK_SYNC_MS;
-	struct cred mine;
 
-	if (!b->welcomed) {
-		snprintf(why, len, "not logged in to the broker");
-		return -1;
-	}
-	if (!me_member(b, &mine)) {
-		snprintf(why, len, "not a member of loop %s", b->st.name);
-		return -1;
-	}
-	b->sync_id = req_begin(b, &w, buf, sizeof(buf), SCB_MSG_INVITE_CREATE);
 	b->sync_done = false;
-	scbw_put(&w, SCB_A_LOOP_ID, b->st.loop_id, 32);
-	scbw_put_u32(&w, SCB_A_TTL, BRK_INVITE_TTL);
-	req_send(b, &w, b->sync_id, SCB_MSG_INVITE_CREATE);
+	b->sync_accept = false;
 	after_io(b, 0);
-	/* The data path is in the kernel: waiting here stalls nothing. */
 	while (!b->sync_done && b->fd >= 0 && lk_now_ms() < end) {
 		struct pollfd pfd = { .fd = b->fd, .events = POLLIN };
 
@@ -1240,10 +1304,128 @@ int brk_ctl_invite(struct brk *b, FILE *out, char *why, size_t len)
 			 b->sync_text);
 		return -1;
 	}
+	return 0;
+}
+
+/* A control-socket request needs the broker and a verified membership. */
+static int ctl_ready(struct brk *b, char *why, size_t len)
+{
+	if (!b->welcomed) {
+		snprintf(why, len, "not logged in to the broker");
+		return -1;
+	}
+	if (!me_member(b, &(struct cred){ 0 })) {
+		snprintf(why, len, "not a member of loop %s", b->st.name);
+		return -1;
+	}
+	return 0;
+}
+
+int brk_ctl_invite(struct brk *b, FILE *out, char *why, size_t len)
+{
+	uint8_t buf[128];
+	struct scbw_buf w;
+
+	if (ctl_ready(b, why, len))
+		return -1;
+	b->sync_id = req_begin(b, &w, buf, sizeof(buf), SCB_MSG_INVITE_CREATE);
+	scbw_put(&w, SCB_A_LOOP_ID, b->st.loop_id, 32);
+	scbw_put_u32(&w, SCB_A_TTL, BRK_INVITE_TTL);
+	req_send(b, &w, b->sync_id, SCB_MSG_INVITE_CREATE);
+	if (sync_wait(b, why, len))
+		return -1;
 	fprintf(out, "invite %s\n", b->sync_text);
 	log_msg(LOG_INFO, "loop %s: invitation created", b->st.name);
 	return 0;
 }
+
+int brk_ctl_pending(struct brk *b, FILE *out, char *why, size_t len)
+{
+	char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+
+	if (ctl_ready(b, why, len))
+		return -1;
+	for (size_t i = 0; i < b->n_wait; i++) {
+		const struct brk_wait *w = &b->wait[i];
+
+		sodium_bin2base64(key, sizeof(key), w->dev, 32,
+				  sodium_base64_VARIANT_ORIGINAL);
+		inet_ntop(AF_INET, w->a4, a4, sizeof(a4));
+		inet_ntop(AF_INET6, w->a6, a6, sizeof(a6));
+		fprintf(out, "pending name=%s device=%s addr4=%s addr6=%s approvals=%u/%d\n",
+			w->name, key, a4, a6, w->approvals, policy_of(b));
+	}
+	return 0;
+}
+
+/* WHO: a waiting device's name, or its key in base64 (a prefix will do). */
+static struct brk_wait *wait_lookup(struct brk *b, const char *who,
+				    char *why, size_t len)
+{
+	char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	struct brk_wait *hit = NULL;
+	size_t n = strlen(who);
+	int hits = 0;
+
+	for (size_t i = 0; i < b->n_wait; i++) {
+		struct brk_wait *w = &b->wait[i];
+
+		sodium_bin2base64(key, sizeof(key), w->dev, 32,
+				  sodium_base64_VARIANT_ORIGINAL);
+		if (!strcmp(w->name, who) || (n >= 6 && !strncmp(key, who, n))) {
+			hit = w;
+			hits++;
+		}
+	}
+	if (hits == 1)
+		return hit;
+	snprintf(why, len, hits ? "'%s' names more than one waiting device" :
+		 "no device '%s' is waiting for approval in loop %s", who,
+		 b->st.name);
+	return NULL;
+}
+
+int brk_ctl_decide(struct brk *b, const char *who, bool approve, FILE *out,
+		   char *why, size_t len)
+{
+	uint8_t buf[128], dev[32];
+	struct brk_wait *w;
+	struct scbw_buf m;
+	char name[OPT_NAME_LEN + 1], hex[12];
+
+	if (ctl_ready(b, why, len))
+		return -1;
+	w = wait_lookup(b, who, why, len);
+	if (!w)
+		return -1;
+	memcpy(dev, w->dev, 32);
+	snprintf(name, sizeof(name), "%s", w->name);
+	if (approve) {
+		b->sync_id = send_cred(b, SCB_MSG_APPROVE, dev, w->a4, w->a6);
+	} else {
+		b->sync_id = req_begin(b, &m, buf, sizeof(buf), SCB_MSG_REJECT);
+		scbw_put(&m, SCB_A_LOOP_ID, b->st.loop_id, 32);
+		scbw_put(&m, SCB_A_DEVICE, dev, 32);
+		req_send(b, &m, b->sync_id, SCB_MSG_REJECT);
+	}
+	if (!b->sync_id) {
+		snprintf(why, len, "cannot sign the credential");
+		return -1;
+	}
+	if (sync_wait(b, why, len))
+		return -1;
+	if (!approve || b->sync_accept)
+		wait_drop(b, dev);
+	log_msg(LOG_NOTICE, "loop %s: device %s (%s) %s by the operator",
+		b->st.name, name, short_key(dev, hex),
+		approve ? "approved" : "rejected");
+	fprintf(out, "%s %s%s\n", approve ? "approved" : "rejected", name,
+		approve && !b->sync_accept ?
+		" (more approvals needed by the loop's policy)" : "");
+	return 0;
+}
+
 
 static int load_keys(struct brk *b)
 {

@@ -31,6 +31,15 @@
 #include "scbconn.h"
 
 #define BRK_PENDING_MAX	32
+#define BRK_WAIT_MAX	32
+
+/* A device in the loop's waiting room, for `pending` / `approve`. */
+struct brk_wait {
+	uint8_t dev[32];
+	char name[OPT_NAME_LEN + 1];
+	uint8_t a4[4], a6[16];
+	unsigned int approvals;		/* so far, of the policy's */
+};
 
 struct brk {
 	struct lk *l;
@@ -62,11 +71,14 @@ struct brk {
 	struct loop_state st;
 	bool addr_set;
 	uint8_t my4[4], my6[16];
+	struct brk_wait wait[BRK_WAIT_MAX];
+	size_t n_wait;
 
 	/* a control-socket request waiting for its reply (invite) */
 	uint32_t sync_id;
 	bool sync_done;
 	int sync_err;
+	bool sync_accept;
 	char sync_text[128];
 };
 
@@ -78,6 +90,11 @@ void brk_on_fd(struct brk *b, uint32_t events);
 void brk_tick(struct brk *b, uint64_t now);
 /* `invite`: asks the broker for an invitation code, prints it to out. */
 int brk_ctl_invite(struct brk *b, FILE *out, char *why, size_t len);
+/* `pending`: the devices waiting for approval, one line each. */
+int brk_ctl_pending(struct brk *b, FILE *out, char *why, size_t len);
+/* `approve WHO` / `reject WHO`: WHO is a waiting device's name or key. */
+int brk_ctl_decide(struct brk *b, const char *who, bool approve, FILE *out,
+		   char *why, size_t len);
 void brk_free(struct brk *b);
 
 #endif

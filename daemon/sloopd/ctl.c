@@ -27,6 +27,9 @@ static const struct {
 	{ "dump", CTL_DUMP, false },
 	{ "peers", CTL_PEERS, false },
 	{ "invite", CTL_INVITE, false },
+	{ "pending", CTL_PENDING, false },
+	{ "approve", CTL_APPROVE, true },
+	{ "reject", CTL_REJECT, true },
 };
 
 #define N_CTL_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -14,6 +14,10 @@
  *	peers
  *	invite		(loop mode: a one-time invitation code from the broker,
  *			 answered as "invite CODE")
+ *	pending		(loop mode: devices waiting for approval, one line
+ *			 "pending name=N device=KEY addr4=A addr6=A approvals=K/P")
+ *	approve WHO	(loop mode: sign WHO's membership; WHO is its name or
+ *	reject WHO	 a prefix of its key; answered "approved N" / "rejected N")
  *
  * and the daemon answers with zero or more text lines followed by a last
  * line "ok" or "error E707 ctl-request: why", then closes.  `peers`
@@ -43,7 +47,7 @@
 #define CTL_DEFAULT_DIR	"/run/sloop"
 
 enum ctl_cmd { CTL_REKEY, CTL_FLUSH, CTL_SHUTDOWN, CTL_DUMP, CTL_PEERS,
-	       CTL_INVITE };
+	       CTL_INVITE, CTL_PENDING, CTL_APPROVE, CTL_REJECT };
 
 struct ctl_req {
 	enum ctl_cmd cmd;

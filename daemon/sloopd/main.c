@@ -178,13 +178,30 @@ static int control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
 {
 	struct loop *lp = ctx;
 
-	if (r->cmd != CTL_INVITE)
+	switch (r->cmd) {
+	case CTL_INVITE:
+	case CTL_PENDING:
+	case CTL_APPROVE:
+	case CTL_REJECT:
+		break;
+	default:
 		return lk_control(&lp->lk, r, out, why, len);
+	}
 	if (!lp->loop_mode) {
 		snprintf(why, len, "not a loop member (no loop option)");
 		return -1;
 	}
-	return brk_ctl_invite(&lp->brk, out, why, len);
+	if (r->cmd == CTL_INVITE)
+		return brk_ctl_invite(&lp->brk, out, why, len);
+	if (r->cmd == CTL_PENDING)
+		return brk_ctl_pending(&lp->brk, out, why, len);
+	if (!r->peer[0]) {
+		snprintf(why, len, "%s needs a device name or key",
+			 ctl_cmd_name(r->cmd));
+		return -1;
+	}
+	return brk_ctl_decide(&lp->brk, r->peer, r->cmd == CTL_APPROVE, out,
+			      why, len);
 }
 
 static int setup_loop(struct loop *lp)

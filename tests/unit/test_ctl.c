@@ -37,13 +37,23 @@ TEST(ctl_parse_good)
 	CHECK_EQ_STR(r.peer, "10.0.0.1");
 	CHECK_EQ_INT(parse("dump", &r), 0);
 	CHECK_EQ_INT(r.cmd, CTL_DUMP);
+	CHECK_EQ_INT(parse("pending", &r), 0);
+	CHECK_EQ_INT(r.cmd, CTL_PENDING);
+	CHECK_EQ_INT(parse("approve laptop", &r), 0);
+	CHECK_EQ_INT(r.cmd, CTL_APPROVE);
+	CHECK_EQ_STR(r.peer, "laptop");
+	/* A whole base64 key fits. */
+	CHECK_EQ_INT(parse("reject q8/Hs+0nYVJ1mS1V5ZkgFh3tJ0y8pXgQm5m2YV3kqa0=", &r), 0);
+	CHECK_EQ_INT(r.cmd, CTL_REJECT);
+	CHECK_EQ_STR(r.peer, "q8/Hs+0nYVJ1mS1V5ZkgFh3tJ0y8pXgQm5m2YV3kqa0=");
 }
 
 TEST(ctl_parse_bad)
 {
 	static const char *const bad[] = {
 		"", "   ", "\t", "REKEY", "rekeyx", "rekey a b", "dump x",
-		"shutdown all now", "reboot", "rekey \x01", "rekey caf\xc3\xa9",
+		"shutdown all now", "reboot", "pending x", "approve a b",
+		"invite now", "rekey \x01", "rekey caf\xc3\xa9",
 		"\x7f", "flush-keys\x1b[2J",
 		/* 65 characters: one more than a name may have */
 		"rekey aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",

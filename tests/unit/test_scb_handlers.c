@@ -838,6 +838,38 @@ static void member_of_loop(struct tenv *e, struct tpeer *m, struct tpeer *d,
 	CHECK_EQ_INT(approve(e, m, l, d->pk, cr), 0);
 }
 
+/* A member's LOOP_GET shows the waiting room with what it must sign. */
+TEST(scbh_loop_get_lists_waiting_room)
+{
+	struct tenv e;
+	struct tpeer *a, *b;
+	struct tloop l;
+	struct scbw_frame *rep, n;
+	char code[64], why[128];
+	uint8_t a4[4], a6[16];
+
+	CHECK_EQ_INT(tenv_open(&e), 0);
+	add_user(&e, "alice", "secret", 10);
+	a = registered(&e, "a");
+	b = registered(&e, "b");
+	CHECK(a && b);
+	CHECK_EQ_INT(found(&e, a, "home", &l), 0);
+	CHECK_EQ_INT(invite(&e, a, &l, code, sizeof(code)), 0);
+	CHECK_EQ_INT(join(&e, b, code, a4, a6), 0);
+	CHECK_EQ_INT(loop_get(&e, a, l.id, &rep), 0);
+	CHECK_EQ_INT(count_attr(rep, SCB_A_PENDING), 1);
+	CHECK_EQ_INT(scbw_parse_nested(scbw_get(rep, SCB_A_PENDING), &n, why,
+				       sizeof(why)), 0);
+	CHECK(!memcmp(scbw_get(&n, SCB_A_DEVICE)->val, b->pk, 32));
+	CHECK(!memcmp(scbw_get(&n, SCB_A_ADDR4)->val, a4, 4));
+	CHECK(!memcmp(scbw_get(&n, SCB_A_ADDR6)->val, a6, 16));
+	/* The waiting device itself learns nothing (B413). */
+	CHECK_EQ_INT(loop_get(&e, b, l.id, NULL), SCB_E_NOT_MEMBER);
+	tp_free(&e, a);
+	tp_free(&e, b);
+	tenv_close(&e);
+}
+
 /*
  * One device in two loops through two sloopd: one connection per loop,
  * neither knocks the other off, and each loop's events reach only the

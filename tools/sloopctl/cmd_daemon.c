@@ -149,6 +149,44 @@ int sctl_cmd_dump(int argc, char **argv)
 	return ctl_request(argv[0], "dump", NULL);
 }
 
+/* Loop mode: the member's sloopd asks the broker and signs itself. */
+int sctl_cmd_invite(int argc, char **argv)
+{
+	if (argc != 1) {
+		fprintf(stderr, "Usage: sloopctl invite LINK\n");
+		return 1;
+	}
+	return ctl_request(argv[0], "invite", NULL);
+}
+
+int sctl_cmd_pending(int argc, char **argv)
+{
+	if (argc != 1) {
+		fprintf(stderr, "Usage: sloopctl pending LINK\n");
+		return 1;
+	}
+	return ctl_request(argv[0], "pending", NULL);
+}
+
+static int decide_cmd(const char *cmd, int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "Usage: sloopctl %s LINK DEVICE\n", cmd);
+		return 1;
+	}
+	return ctl_request(argv[0], cmd, argv[1]);
+}
+
+int sctl_cmd_approve(int argc, char **argv)
+{
+	return decide_cmd("approve", argc, argv);
+}
+
+int sctl_cmd_reject(int argc, char **argv)
+{
+	return decide_cmd("reject", argc, argv);
+}
+
 /* ------------------------------------------------- show: sloopd's peers */
 
 /* A show must not hang on a wedged daemon for long. */

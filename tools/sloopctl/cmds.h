@@ -18,6 +18,10 @@ int sctl_cmd_rekey(int argc, char **argv);
 int sctl_cmd_flush_keys(int argc, char **argv);
 int sctl_cmd_shutdown(int argc, char **argv);
 int sctl_cmd_dump(int argc, char **argv);
+int sctl_cmd_invite(int argc, char **argv);
+int sctl_cmd_pending(int argc, char **argv);
+int sctl_cmd_approve(int argc, char **argv);
+int sctl_cmd_reject(int argc, char **argv);
 
 /* `set` on an already open socket (batch runs many). */
 struct snl;

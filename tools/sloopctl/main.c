@@ -73,6 +73,26 @@ static const struct command commands[] = {
 	{ "flush-keys", sctl_cmd_flush_keys, "flush-keys LINK [PEER]", "drop a session's keys and renegotiate", "Makes sloopd drop every key of the sessions (all, or PEER's) and\nrun a new handshake at once; a primary asks its secondary to reconnect.\n" },
 	{ "shutdown", sctl_cmd_shutdown, "shutdown LINK [PEER|all]", "close sessions, telling the peers (P3)", "Closes the session with PEER (default: all), sending a SHUTDOWN\ncontrol message first so that the peer runs ip-down at once.  A\nsecondary without persist then exits; with persist it reconnects later.\n" },
 	{ "dump", sctl_cmd_dump, "dump LINK", "print a running sloopd's merged options", "Prints the options the sloopd of LINK runs with, each with its source,\nin option-file syntax.\n" },
+	{ "invite", sctl_cmd_invite, "invite LINK",
+	  "a one-time invitation into LINK's loop",
+	  "Asks the sloopd of LINK, a loop member, for an invitation code from\n"
+	  "the broker (valid one day, usable once) and prints it as\n"
+	  "'invite CODE'.  The invited device uses it as 'invite CODE' in its\n"
+	  "options and waits for approval.\n" },
+	{ "pending", sctl_cmd_pending, "pending LINK",
+	  "devices waiting in LINK's loop for approval",
+	  "Prints one line per device that joined LINK's loop with an\n"
+	  "invitation and waits for members to approve it:\n"
+	  "  pending name=NAME device=KEY addr4=A addr6=A approvals=K/POLICY\n" },
+	{ "approve", sctl_cmd_approve, "approve LINK DEVICE",
+	  "sign a waiting device's membership",
+	  "The sloopd of LINK signs a membership credential for DEVICE (its\n"
+	  "name, or six or more leading characters of its key) and gives it to\n"
+	  "the broker.  Under policy 2 a second member (or the founder) must\n"
+	  "approve too; the answer says so.\n" },
+	{ "reject", sctl_cmd_reject, "reject LINK DEVICE",
+	  "turn a waiting device away",
+	  "Removes DEVICE from the loop's waiting room; its invitation is spent.\n" },
 	{ "broker", sctl_cmd_broker, SCTL_BROKER_USAGE, "administer a sloop-scb broker: users, devices, loops", SCTL_BROKER_HELP },
 	{ "genkey", sctl_cmd_genkey, "genkey",
 	  "print a new Ed25519 secret key (base64)",

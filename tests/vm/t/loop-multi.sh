@@ -2,7 +2,8 @@
 # timeout: 600
 # One device in two loops, and the two kept apart.  Device A (one key)
 # runs two sloopd: "A" on sloop1 in loop home and "Aw" on sloop2 in loop
-# work.  B joins home, C joins work.  Both of A's broker connections stay
+# work.  B joins home (auto-approve); C and D join work, where the
+# operator approves C and rejects D with sloopctl.  Both of A's broker connections stay
 # up side by side; members meet through CONNECT and a rendezvous; A
 # reaches both loops.  With forwarding on in A and routes into the other
 # loop's range on B and C, nothing crosses: no packet from B reaches C or
@@ -12,25 +13,45 @@
 set -u
 
 D=/tmp/loop-multi
-DEVS="A B C"
+DEVS="A B C D"
 INSTS="Aw"
 . "$SLOOP_SRC/tests/vm/t/loop.inc"
 
 note "A founds home on sloop1 and work on sloop2, with one key"
 member A A A sloop1 home found auto-approve
 wait_for 60 has_addr A || fail "A has no home address: $(logs)"
-member Aw A A sloop2 work found auto-approve
+member Aw A A sloop2 work found "listen 5654"
 wait_for 60 has_addr Aw || fail "A has no work address: $(logs)"
 echo "A is $(addr4 A) in home and $(addr4 Aw) in work"
 [ "${A4:=$(addr4 A)}" != "$(addr4 Aw)" ] || fail "both loops gave A one address"
 
-note "B joins home, C joins work"
+note "B joins home; C and D join work and wait for the operator"
 code=$(invite A) || fail "no invitation for home: $code $(logs)"
 member B B B sloop1 home "invite $code"
-code=$(invite Aw) || fail "no invitation for work: $code $(logs)"
-member C C C sloop1 work "invite $code"
+for m in C D; do
+	out=$(sloopctl invite Aw) || fail "sloopctl invite Aw: $out $(logs)"
+	code=${out#invite }
+	member $m $m $m sloop1 work "invite $code"
+done
 wait_for 60 has_addr B || fail "B got no address: $(logs)"
-wait_for 60 has_addr C || fail "C got no address: $(logs)"
+wait_for 30 grep -q "device D .* waits for approval" "$D/Aw.log" ||
+	fail "Aw was not told of D: $(logs)"
+wait_for 30 grep -q "device C .* waits for approval" "$D/Aw.log" ||
+	fail "Aw was not told of C: $(logs)"
+sloopctl pending Aw | tee "$D/pending"
+grep -q "name=C .*approvals=0/1" "$D/pending" || fail "C not pending"
+grep -q "name=D " "$D/pending" || fail "D not pending"
+has_addr C && fail "C has an address before approval"
+out=$(sloopctl approve Aw C) || fail "approve C: $out $(logs)"
+echo "$out"
+out=$(sloopctl reject Aw D) || fail "reject D: $out $(logs)"
+echo "$out"
+mustnt sloopctl approve Aw nobody
+wait_for 60 has_addr C || fail "C got no address after approval: $(logs)"
+wait_for 30 grep -q "the members refused this device" "$D/D.log" ||
+	fail "D was not told it was refused: $(logs)"
+sloopctl pending Aw | grep -q name= && fail "still pending: $(sloopctl pending Aw)"
+has_addr D && fail "D got an address"
 B4=$(addr4 B) C4=$(addr4 C) AW4=$(addr4 Aw)
 
 note "each loop works, and A is in both"
@@ -91,10 +112,10 @@ echo "A sent $d1 packets on sloop1 and $d2 on sloop2 meanwhile"
 must ip netns exec B ping -c 2 -W 2 "$A4"
 must ip netns exec C ping -c 2 -W 2 "$AW4"
 
-for i in A Aw B C; do
+for i in A Aw B C D; do
 	eval "kill \$PID_$i"
 done
-for i in A Aw B C; do
+for i in A Aw B C D; do
 	eval "wait \$PID_$i" 2>/dev/null
 	rc=$?
 	[ $rc = 5 ] || fail "sloopd $i exited $rc, expected 5 (SIGTERM): $(tail "$D/$i.out")"
