@@ -1335,12 +1335,26 @@ static int h_device_list(struct req *r)
  * Broker-signed revocation: stored with the member's removal in one
  * transaction, then told to the loop's online members and the device.
  */
+static void tell_revoked(struct scbh_ctx *x, const uint8_t lid[32],
+			 const uint8_t dev[32], int reason,
+			 const uint8_t rec[SCB_REVOKE_LEN])
+{
+	struct scbw_buf ev;
+
+	scbw_start(&ev, x->buf2, sizeof(x->buf2), SCB_MSG_EV_REVOKED, 0);
+	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
+	scbw_put(&ev, SCB_A_DEVICE, dev, 32);
+	scbw_put_u16(&ev, SCB_A_REASON, (uint16_t)reason);
+	scbw_put(&ev, SCB_A_REVOKE, rec, SCB_REVOKE_LEN);
+	tell_members(x, lid, dev, &ev);
+	tell_one(x, dev, lid, &ev);
+}
+
 static int revoke_one(struct scbh_ctx *x, const uint8_t lid[32],
 		      const uint8_t dev[32], int reason)
 {
 	struct cred_revoke rv;
 	uint8_t rec[CRED_REVOKE_LEN];
-	struct scbw_buf ev;
 	int rc;
 
 	memset(&rv, 0, sizeof(rv));
@@ -1353,14 +1367,44 @@ static int revoke_one(struct scbh_ctx *x, const uint8_t lid[32],
 	rc = store_member_revoke(x->store, lid, dev, rec);
 	if (rc)
 		return rc;
-	scbw_start(&ev, x->buf2, sizeof(x->buf2), SCB_MSG_EV_REVOKED, 0);
-	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-	scbw_put(&ev, SCB_A_DEVICE, dev, 32);
-	scbw_put_u16(&ev, SCB_A_REASON, (uint16_t)reason);
-	scbw_put(&ev, SCB_A_REVOKE, rec, sizeof(rec));
-	tell_members(x, lid, dev, &ev);
-	tell_one(x, dev, lid, &ev);
+	tell_revoked(x, lid, dev, reason, rec);
 	return 0;
+}
+
+/*
+ * REVOKE by a member: a revocation it signed itself (it may be its own
+ * departure).  Peers judge it by the chain rule anyway; the broker only
+ * checks that the sender signed it for this loop, then stores and
+ * spreads it like its own.
+ */
+static int h_member_revoke(struct req *r)
+{
+	const uint8_t *lid = fixed(r->f, SCB_A_LOOP_ID, 32);
+	const uint8_t *rec = fixed(r->f, SCB_A_REVOKE, SCB_REVOKE_LEN);
+	struct store_loop l;
+	struct store_member me, t;
+	struct cred_revoke rv;
+	int rc = member_of(r, lid, r->p->pub, &l, &me);
+
+	if (rc)
+		return rc;
+	if (!rec || cred_revoke_decode(&rv, rec, SCB_REVOKE_LEN) ||
+	    memcmp(rv.loop_id, lid, 32) || memcmp(rv.signer, r->p->pub, 32) ||
+	    !cred_revoke_sig_ok(&rv))
+		return why(r, SCB_E_MALFORMED,
+			   "REVOKE not signed by the sender for this loop");
+	if (rv.at > (uint64_t)now_s(r->x) + SKEW)
+		return why(r, SCB_E_MALFORMED, "REVOKE dated ahead");
+	rc = store_member_get(r->x->store, lid, rv.device, &t);
+	if (rc || t.pending)
+		return why(r, SCB_E_NO_DEVICE, "no such member");
+	rc = store_member_revoke(r->x->store, lid, rv.device, rec);
+	if (rc)
+		return rc;
+	scbh_logf(r->x, LOG_NOTICE, "loop %s: member %s revoked by %s", l.name,
+		  t.name, me.name);
+	tell_revoked(r->x, lid, rv.device, SCB_E_REMOVED, rec);
+	return finish_reply(r);
 }
 
 static int state_reason(int state)
@@ -1519,6 +1563,8 @@ static const struct hdef {
 	{ SCB_MSG_RENEW_ANSWER, R_DEV | R_REG, h_renew_answer,
 	  NEED(SCB_A_LOOP_ID, SCB_A_DEVICE, SCB_A_CRED) },
 	{ SCB_MSG_LOOPS, R_DEV | R_REG, h_loops, { 0 } },
+	{ SCB_MSG_REVOKE, R_DEV | R_REG, h_member_revoke,
+	  NEED(SCB_A_LOOP_ID, SCB_A_REVOKE) },
 	{ SCB_MSG_ADM_USER_ADD, R_ADM, h_user_add,
 	  NEED(SCB_A_USER, SCB_A_PASSWORD) },
 	{ SCB_MSG_ADM_USER_SET, R_ADM, h_user_set,

@@ -776,6 +776,44 @@ static void waiting_room(struct brk *b, const struct scbw_frame *f)
 	}
 }
 
+static bool frame_has_revoke(const struct scbw_frame *f, const uint8_t dev[32])
+{
+	struct cred_revoke r;
+
+	for (const struct scbw_attr *a = scbw_get(f, SCB_A_REVOKE); a;
+	     a = scbw_next(f, a))
+		if (!cred_revoke_decode(&r, a->val, a->len) &&
+		    !memcmp(r.device, dev, 32))
+			return true;
+	return false;
+}
+
+/*
+ * Revocations we signed while the broker was away: it learns them at
+ * our next LOOP_GET, and tells the loop (the revoked device too).
+ */
+static void push_revokes(struct brk *b, const struct scbw_frame *f)
+{
+	uint8_t rec[CRED_REVOKE_LEN], buf[320];
+	struct scbw_buf w;
+	uint32_t id;
+
+	for (size_t i = 0; i < b->st.set.n_revokes; i++) {
+		const struct cred_revoke *r = &b->st.set.revokes[i];
+
+		if (memcmp(r->signer, b->ed_pub, 32) ||
+		    frame_has_revoke(f, r->device))
+			continue;
+		cred_revoke_encode(r, rec);
+		id = req_begin(b, &w, buf, sizeof(buf), SCB_MSG_REVOKE);
+		scbw_put(&w, SCB_A_LOOP_ID, b->st.loop_id, 32);
+		scbw_put(&w, SCB_A_REVOKE, rec, sizeof(rec));
+		req_send(b, &w, id, SCB_MSG_REVOKE);
+		log_msg(LOG_INFO, "loop %s: giving the broker a revocation it lacks",
+			b->st.name);
+	}
+}
+
 static void on_loop_get(struct brk *b, const struct scbw_frame *f)
 {
 	if (loop_info(b, scbw_get(f, SCB_A_LOOP))) {
@@ -788,6 +826,7 @@ static void on_loop_get(struct brk *b, const struct scbw_frame *f)
 		peer_info(b, a);
 	waiting_room(b, f);
 	add_revokes(b, f);
+	push_revokes(b, f);
 	reconcile(b);
 	save(b);
 }
@@ -939,21 +978,37 @@ static void ev_joined(struct brk *b, const struct scbw_frame *f)
 	send_loop_req(b, SCB_MSG_LOOP_GET);
 }
 
-static void ev_revoked(struct brk *b, const struct scbw_frame *f)
+/*
+ * Revocations spread between members over the control channel too, so
+ * that they reach members the broker cannot (it is down, or they are
+ * offline from it but online in the loop).  A member passes on only a
+ * revocation that is new to it and verifies, so the flood ends.
+ */
+static void gossip(struct brk *b, const uint8_t rec[CRED_REVOKE_LEN],
+		   const uint8_t dev[32], const struct lk_peer *from)
 {
-	const uint8_t *dev;
+	struct ctrl_msg m = { .type = CTRL_REVOKE,
+			      .record_len = CRED_REVOKE_LEN };
+
+	memcpy(m.record, rec, CRED_REVOKE_LEN);
+	for (size_t i = 0; i < b->l->n_peers; i++) {
+		struct lk_peer *p = &b->l->peers[i];
+
+		if (p == from || !memcmp(p->ed_pub, dev, 32))
+			continue;
+		lk_loop_send(b->l, p, &m);
+	}
+}
+
+/* The revocation of dev now holds: act on it. */
+static void revoked(struct brk *b, const uint8_t dev[32], const char *by)
+{
 	struct lk_peer *p;
 	char hex[12];
 
-	if (!loop_matches(b, f) || !attr_is(f, SCB_A_DEVICE, 32, &dev))
-		return;
-	add_revokes(b, f);
-	if (!loop_revoked(&b->st.set, dev)) {
-		log_fail(REASON_BRK_PROTO, "loop %s: revocation of %s does not verify; ignored",
-			 b->st.name, short_key(dev, hex));
-		return;
-	}
 	save(b);
+	log_msg(LOG_NOTICE, "loop %s: %s revoked (%s)", b->st.name,
+		short_key(dev, hex), by);
 	if (is_self(b, dev)) {
 		drop_all(b, REASON_LOOP_REVOKED, "this device was revoked");
 		return;
@@ -961,6 +1016,53 @@ static void ev_revoked(struct brk *b, const struct scbw_frame *f)
 	p = lk_loop_find(b->l, dev);
 	if (p)
 		lk_loop_drop(b->l, p, REASON_LOOP_REVOKED, "revoked");
+}
+
+static void ev_revoked(struct brk *b, const struct scbw_frame *f)
+{
+	const uint8_t *dev;
+	const struct scbw_attr *rec = scbw_get(f, SCB_A_REVOKE);
+	char hex[12];
+	bool was;
+
+	if (!loop_matches(b, f) || !attr_is(f, SCB_A_DEVICE, 32, &dev))
+		return;
+	was = loop_revoked(&b->st.set, dev);
+	add_revokes(b, f);
+	if (!loop_revoked(&b->st.set, dev)) {
+		log_fail(REASON_BRK_PROTO, "loop %s: revocation of %s does not verify; ignored",
+			 b->st.name, short_key(dev, hex));
+		return;
+	}
+	if (was)
+		return;
+	if (rec && rec->len == CRED_REVOKE_LEN)
+		gossip(b, rec->val, dev, NULL);
+	revoked(b, dev, "told by the broker");
+}
+
+/* CTRL_REVOKE from a member: judged by the signatures like any other. */
+static void brk_on_loop_ctrl(void *ctx, struct lk_peer *from,
+			     const struct ctrl_msg *m)
+{
+	struct brk *b = ctx;
+	struct cred_revoke r;
+	char by[OPT_HOST_LEN + 40];
+
+	if (!b->st.known || m->record_len != CRED_REVOKE_LEN ||
+	    cred_revoke_decode(&r, m->record, m->record_len) ||
+	    memcmp(r.loop_id, b->st.loop_id, 32) ||
+	    loop_revoked(&b->st.set, r.device))
+		return;
+	if (cred_set_revoke(&b->st.set, &r, now_s()) ||
+	    !loop_revoked(&b->st.set, r.device)) {
+		log_fail(REASON_LOOP_NOT_MEMBER, "loop %s: a revocation from %s does not verify; ignored",
+			 b->st.name, from->name);
+		return;
+	}
+	snprintf(by, sizeof(by), "passed on by member %s", from->name);
+	gossip(b, m->record, r.device, from);
+	revoked(b, r.device, by);
 }
 
 static void ev_renew(struct brk *b, const struct scbw_frame *f)
@@ -1386,6 +1488,88 @@ static struct brk_wait *wait_lookup(struct brk *b, const char *who,
 	return NULL;
 }
 
+static struct loop_member *member_lookup(struct brk *b, const char *who,
+					 char *why, size_t len)
+{
+	char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	struct loop_member *hit = NULL;
+	size_t n = strlen(who);
+	int hits = 0;
+
+	for (size_t i = 0; i < b->st.n_m; i++) {
+		struct loop_member *m = &b->st.m[i];
+
+		sodium_bin2base64(key, sizeof(key), m->dev, 32,
+				  sodium_base64_VARIANT_ORIGINAL);
+		if (!strcmp(m->name, who) || (n >= 6 && !strncmp(key, who, n))) {
+			hit = m;
+			hits++;
+		}
+	}
+	if (hits == 1)
+		return hit;
+	snprintf(why, len, hits ? "'%s' names more than one member" :
+		 "no member '%s' in loop %s", who, b->st.name);
+	return NULL;
+}
+
+/*
+ * `revoke WHO`: this member signs WHO out of the loop.  It holds at once
+ * here, spreads over the control channel to every member we have a
+ * session with, and goes to the broker when it is there.
+ */
+int brk_ctl_revoke(struct brk *b, const char *who, FILE *out, char *why,
+		   size_t len)
+{
+	uint8_t rec[CRED_REVOKE_LEN], buf[320], dev[32];
+	struct loop_member *m;
+	struct cred_revoke rv = { 0 };
+	struct scbw_buf w;
+	char name[OPT_NAME_LEN + 1];
+
+	if (!me_member(b, &(struct cred){ 0 })) {
+		snprintf(why, len, "not a member of loop %s", b->st.name);
+		return -1;
+	}
+	m = member_lookup(b, who, why, len);
+	if (!m)
+		return -1;
+	memcpy(dev, m->dev, 32);
+	snprintf(name, sizeof(name), "%s", m->name);
+	if (loop_revoked(&b->st.set, dev)) {
+		snprintf(why, len, "%s is revoked already", name);
+		return -1;
+	}
+	memcpy(rv.loop_id, b->st.loop_id, 32);
+	memcpy(rv.device, dev, 32);
+	memcpy(rv.signer, b->ed_pub, 32);
+	rv.at = now_s();
+	if (cred_revoke_sign(&rv, b->ed_sk) ||
+	    cred_set_revoke(&b->st.set, &rv, now_s()) ||
+	    !loop_revoked(&b->st.set, dev)) {
+		snprintf(why, len, "the revocation does not verify here");
+		return -1;
+	}
+	cred_revoke_encode(&rv, rec);
+	gossip(b, rec, dev, NULL);
+	revoked(b, dev, "by this member");
+	fprintf(out, "revoked %s\n", name);
+	if (!b->welcomed) {
+		fprintf(out, "broker not reached: the members we have sessions with were told\n");
+		return 0;
+	}
+	b->sync_id = req_begin(b, &w, buf, sizeof(buf), SCB_MSG_REVOKE);
+	scbw_put(&w, SCB_A_LOOP_ID, b->st.loop_id, 32);
+	scbw_put(&w, SCB_A_REVOKE, rec, sizeof(rec));
+	req_send(b, &w, b->sync_id, SCB_MSG_REVOKE);
+	if (sync_wait(b, why, len)) {
+		fprintf(out, "broker: %s\n", why);
+		return 0;
+	}
+	fprintf(out, "broker: stored\n");
+	return 0;
+}
+
 int brk_ctl_decide(struct brk *b, const char *who, bool approve, FILE *out,
 		   char *why, size_t len)
 {
@@ -1490,6 +1674,7 @@ int brk_init(struct brk *b, struct lk *l, const struct sloopd_options *o,
 		return LK_EXIT_OPTIONS;
 	}
 	l->on_udp = brk_on_udp;
+	l->on_loop_ctrl = brk_on_loop_ctrl;
 	l->uctx = b;
 	load_cache(b);
 	b->next_dial_ms = lk_now_ms();

@@ -92,6 +92,9 @@ void brk_tick(struct brk *b, uint64_t now);
 int brk_ctl_invite(struct brk *b, FILE *out, char *why, size_t len);
 /* `pending`: the devices waiting for approval, one line each. */
 int brk_ctl_pending(struct brk *b, FILE *out, char *why, size_t len);
+/* `revoke WHO`: WHO (a member's name or key) is out, signed by us. */
+int brk_ctl_revoke(struct brk *b, const char *who, FILE *out, char *why,
+		   size_t len);
 /* `approve WHO` / `reject WHO`: WHO is a waiting device's name or key. */
 int brk_ctl_decide(struct brk *b, const char *who, bool approve, FILE *out,
 		   char *why, size_t len);

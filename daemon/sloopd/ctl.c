@@ -30,6 +30,7 @@ static const struct {
 	{ "pending", CTL_PENDING, false },
 	{ "approve", CTL_APPROVE, true },
 	{ "reject", CTL_REJECT, true },
+	{ "revoke", CTL_REVOKE, true },
 };
 
 #define N_CTL_CMDS (sizeof(ctl_cmds) / sizeof(ctl_cmds[0]))

@@ -18,6 +18,8 @@
  *			 "pending name=N device=KEY addr4=A addr6=A approvals=K/P")
  *	approve WHO	(loop mode: sign WHO's membership; WHO is its name or
  *	reject WHO	 a prefix of its key; answered "approved N" / "rejected N")
+ *	revoke WHO	(loop mode: sign member WHO out of the loop; spread to
+ *			 the members over the control channel and to the broker)
  *
  * and the daemon answers with zero or more text lines followed by a last
  * line "ok" or "error E707 ctl-request: why", then closes.  `peers`
@@ -47,7 +49,7 @@
 #define CTL_DEFAULT_DIR	"/run/sloop"
 
 enum ctl_cmd { CTL_REKEY, CTL_FLUSH, CTL_SHUTDOWN, CTL_DUMP, CTL_PEERS,
-	       CTL_INVITE, CTL_PENDING, CTL_APPROVE, CTL_REJECT };
+	       CTL_INVITE, CTL_PENDING, CTL_APPROVE, CTL_REJECT, CTL_REVOKE };
 
 struct ctl_req {
 	enum ctl_cmd cmd;

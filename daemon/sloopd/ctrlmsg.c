@@ -28,6 +28,7 @@ const char *ctrl_type_name(uint8_t type)
 		[CTRL_REKEY_ACK] = "rekey-ack",
 		[CTRL_REKEY_DONE] = "rekey-done",
 		[CTRL_SHUTDOWN] = "shutdown",
+		[CTRL_REVOKE] = "revoke",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
@@ -82,6 +83,8 @@ static size_t encode(const struct ctrl_msg *m, uint8_t *pt)
 	if (m->text[0])
 		n += put_tlv(pt + n, CTRL_T_TEXT, m->text,
 			     strnlen(m->text, CTRL_TEXT_MAX));
+	if (m->record_len && m->record_len <= CTRL_RECORD_MAX)
+		n += put_tlv(pt + n, CTRL_T_RECORD, m->record, m->record_len);
 	return n;
 }
 
@@ -185,6 +188,12 @@ static int take_tlv(struct ctrl_msg *m, uint8_t tag, const uint8_t *v,
 			return -1;
 		memcpy(m->text, v, len);
 		m->text[len] = 0;
+		return 0;
+	case CTRL_T_RECORD:
+		if (!len || len > CTRL_RECORD_MAX)
+			return -1;
+		memcpy(m->record, v, len);
+		m->record_len = len;
 		return 0;
 	default:
 		return 0;	/* unknown: skipped for compatibility */

@@ -28,9 +28,10 @@
 #define CTRL_HDR_LEN	12
 #define CTRL_TAG_LEN	16
 #define CTRL_TEXT_MAX	128
+#define CTRL_RECORD_MAX	192	/* a loop revocation is 173 bytes */
 /* Fits SLOOP_CTRL_MAX (1024) with room to spare. */
 #define CTRL_MSG_MAX	(CTRL_HDR_LEN + 2 + 3 * 4 * 3 + 3 + 32 + 3 + \
-			 CTRL_TEXT_MAX + CTRL_TAG_LEN)
+			 CTRL_TEXT_MAX + 3 + CTRL_RECORD_MAX + CTRL_TAG_LEN)
 
 enum ctrl_type {
 	CTRL_HEARTBEAT = 1,
@@ -38,7 +39,8 @@ enum ctrl_type {
 	CTRL_REKEY_ACK = 3,	/* id, ephemeral */
 	CTRL_REKEY_DONE = 4,	/* id; flag REPLY from the answering side */
 	CTRL_SHUTDOWN = 5,	/* reason, text */
-	/* 6..255 reserved */
+	CTRL_REVOKE = 6,	/* record: a signed loop revocation, passed on */
+	/* 7..255 reserved */
 };
 
 #define CTRL_F_REPLY	0x01
@@ -49,6 +51,7 @@ enum ctrl_tlv {
 	CTRL_T_REASON = 3,	/* be32, enum reason */
 	CTRL_T_TEXT = 4,	/* UTF-8, <= CTRL_TEXT_MAX, no NUL */
 	CTRL_T_GENERATION = 5,	/* be32: the sender's current key generation */
+	CTRL_T_RECORD = 6,	/* opaque, 1..CTRL_RECORD_MAX bytes */
 };
 
 struct ctrl_msg {
@@ -60,6 +63,8 @@ struct ctrl_msg {
 	uint8_t ephemeral[32];
 	uint32_t reason;
 	char text[CTRL_TEXT_MAX + 1];
+	size_t record_len;
+	uint8_t record[CTRL_RECORD_MAX];
 };
 
 struct ctrl_chan {

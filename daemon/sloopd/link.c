@@ -497,6 +497,12 @@ static void send_ctrl(struct lk *l, struct lk_peer *p, const struct ctrl_msg *m)
 	log_dbg("sent %s to %s", ctrl_type_name(m->type), p->name);
 }
 
+void lk_loop_send(struct lk *l, struct lk_peer *p, const struct ctrl_msg *m)
+{
+	if (p->up && !p->gone)
+		send_ctrl(l, p, m);
+}
+
 static void apply(struct lk *l, struct lk_peer *p, struct rk_actions *acts)
 {
 	for (int i = 0; i < acts->n && p->up; i++) {
@@ -572,6 +578,11 @@ static void on_ctrl(struct lk *l, struct lk_peer *p, const uint8_t *buf,
 	    m.reason == REASON_KEYS_FLUSHED) {
 		peer_down(l, p, REASON_OK, "the peer flushed the keys");
 		relink_now(l);
+		return;
+	}
+	if (m.type == CTRL_REVOKE) {
+		if (l->loop && l->on_loop_ctrl)
+			l->on_loop_ctrl(l->uctx, p, &m);
 		return;
 	}
 	if (m.type == CTRL_SHUTDOWN) {

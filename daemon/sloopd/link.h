@@ -95,6 +95,9 @@ struct lk {
 	/* Non-handshake datagrams on the data socket (broker probe answers). */
 	void (*on_udp)(void *uctx, const uint8_t *buf, size_t len,
 		       const struct sockaddr *src, socklen_t slen);
+	/* Loop control messages (CTRL_REVOKE) from an up member. */
+	void (*on_loop_ctrl)(void *uctx, struct lk_peer *p,
+			     const struct ctrl_msg *m);
 	void *uctx;
 };
 
@@ -132,6 +135,8 @@ void lk_loop_endpoint(struct lk *l, struct lk_peer *p,
 void lk_loop_drop(struct lk *l, struct lk_peer *p, enum reason why,
 		  const char *what);
 bool lk_loop_initiates(const struct lk *l, const struct lk_peer *p);
+/* Sends m over p's control channel if its session is up. */
+void lk_loop_send(struct lk *l, struct lk_peer *p, const struct ctrl_msg *m);
 /* The answer to `peers` (see ctl.h); netns identifies our namespace. */
 void lk_report(const struct lk *l, uint64_t netns, FILE *out);
 

@@ -183,6 +183,7 @@ static int control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
 	case CTL_PENDING:
 	case CTL_APPROVE:
 	case CTL_REJECT:
+	case CTL_REVOKE:
 		break;
 	default:
 		return lk_control(&lp->lk, r, out, why, len);
@@ -200,6 +201,8 @@ static int control(void *ctx, const struct ctl_req *r, FILE *out, char *why,
 			 ctl_cmd_name(r->cmd));
 		return -1;
 	}
+	if (r->cmd == CTL_REVOKE)
+		return brk_ctl_revoke(&lp->brk, r->peer, out, why, len);
 	return brk_ctl_decide(&lp->brk, r->peer, r->cmd == CTL_APPROVE, out,
 			      why, len);
 }

@@ -45,6 +45,7 @@ enum scb_msg {
 	SCB_MSG_RENEW = 25,		/* LOOP_ID -> CRED (fresh) */
 	SCB_MSG_RENEW_ANSWER = 26,	/* LOOP_ID, DEVICE, CRED (member signs) */
 	SCB_MSG_LOOPS = 27,		/* -> LOOP... this device's loops */
+	SCB_MSG_REVOKE = 28,		/* LOOP_ID, REVOKE (member-signed) */
 
 	/* broker -> device events (request id 0) */
 	SCB_MSG_EV_PENDING = 48,	/* LOOP_ID, DEVICE, NAME, ADDR4, ADDR6 */

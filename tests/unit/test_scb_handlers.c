@@ -826,6 +826,7 @@ static int connect_to(struct tenv *e, struct tpeer *from,
 	return 0;
 }
 
+
 static void member_of_loop(struct tenv *e, struct tpeer *m, struct tpeer *d,
 			   const struct tloop *l)
 {
@@ -836,6 +837,77 @@ static void member_of_loop(struct tenv *e, struct tpeer *m, struct tpeer *d,
 	CHECK_EQ_INT(join(e, d, code, a4, a6), 0);
 	make_cred(cr, l, d->pk, a4, a6, m->sk);
 	CHECK_EQ_INT(approve(e, m, l, d->pk, cr), 0);
+}
+
+static int member_revoke(struct tenv *e, struct tpeer *from,
+			 const struct tloop *l, const uint8_t dev[32],
+			 const uint8_t signer_sk[64], const uint8_t signer[32],
+			 uint64_t at)
+{
+	struct cred_revoke rv = { 0 };
+	uint8_t rec[CRED_REVOKE_LEN], buf[512];
+	struct scbw_buf b;
+
+	memcpy(rv.loop_id, l->id, 32);
+	memcpy(rv.device, dev, 32);
+	memcpy(rv.signer, signer, 32);
+	rv.at = at;
+	if (cred_revoke_sign(&rv, signer_sk))
+		return -1;
+	cred_revoke_encode(&rv, rec);
+	start(from, &b, buf, sizeof(buf), SCB_MSG_REVOKE);
+	scbw_put(&b, SCB_A_LOOP_ID, l->id, 32);
+	scbw_put(&b, SCB_A_REVOKE, rec, sizeof(rec));
+	return send_req(e, from, &b, NULL);
+}
+
+/*
+ * REVOKE by a member: only a record the sender signed for this loop,
+ * about a member; then stored, the member gone from LOOP_GET, and the
+ * loop and the device told.
+ */
+TEST(scbh_member_revoke)
+{
+	struct tenv e;
+	struct tpeer *a, *b, *c, *d;
+	struct tloop l;
+	struct scbw_frame *rep;
+	uint64_t now = (uint64_t)time(NULL);
+
+	CHECK_EQ_INT(tenv_open(&e), 0);
+	add_user(&e, "alice", "secret", 10);
+	a = registered(&e, "a");
+	b = registered(&e, "b");
+	c = registered(&e, "c");
+	d = registered(&e, "d");
+	CHECK(a && b && c && d);
+	CHECK_EQ_INT(found(&e, a, "home", &l), 0);
+	member_of_loop(&e, a, b, &l);
+	member_of_loop(&e, a, c, &l);
+	/* Signed by another than the sender, or dated far ahead: B400. */
+	CHECK_EQ_INT(member_revoke(&e, b, &l, c->pk, a->sk, a->pk, now),
+		     SCB_E_MALFORMED);
+	CHECK_EQ_INT(member_revoke(&e, b, &l, c->pk, b->sk, b->pk, now + 4000),
+		     SCB_E_MALFORMED);
+	/* Not a member: B413; about a non-member: B417. */
+	CHECK_EQ_INT(member_revoke(&e, d, &l, c->pk, d->sk, d->pk, now),
+		     SCB_E_NOT_MEMBER);
+	CHECK_EQ_INT(member_revoke(&e, b, &l, d->pk, b->sk, b->pk, now),
+		     SCB_E_NO_DEVICE);
+	tp_clear(a);
+	tp_clear(c);
+	CHECK_EQ_INT(member_revoke(&e, b, &l, c->pk, b->sk, b->pk, now), 0);
+	CHECK(got_event(a, SCB_MSG_EV_REVOKED));
+	CHECK(got_event(c, SCB_MSG_EV_REVOKED));
+	CHECK_EQ_INT(loop_get(&e, a, l.id, &rep), 0);
+	CHECK_EQ_INT(count_attr(rep, SCB_A_PEER), 2);
+	CHECK_EQ_INT(count_attr(rep, SCB_A_REVOKE), 1);
+	CHECK_EQ_INT(loop_get(&e, c, l.id, NULL), SCB_E_NOT_MEMBER);
+	tp_free(&e, a);
+	tp_free(&e, b);
+	tp_free(&e, c);
+	tp_free(&e, d);
+	tenv_close(&e);
 }
 
 /* A member's LOOP_GET shows the waiting room with what it must sign. */

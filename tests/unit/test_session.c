@@ -132,6 +132,18 @@ TEST(ctrl_roundtrip_all_fields)
 	CHECK_EQ_INT(r.reason, REASON_PEER_DEAD);
 	/* Too small an output buffer is refused, not overrun. */
 	CHECK(ctrl_seal(&ch_a, &m, buf, 40, &len) == -1);
+
+	/* Every field at its largest still fits one kernel control message. */
+	m.type = CTRL_REVOKE;
+	m.record_len = CTRL_RECORD_MAX;
+	memset(m.record, 0xa7, CTRL_RECORD_MAX);
+	m.has_id = m.has_ephemeral = m.has_gen = true;
+	CHECK(ctrl_seal(&ch_a, &m, buf, sizeof(buf), &len) == 0);
+	CHECK(len <= CTRL_MSG_MAX && len <= SLOOP_CTRL_MAX);
+	CHECK_EQ_INT(ctrl_open(&ch_b, buf, len, &r), REASON_OK);
+	CHECK_EQ_INT(r.type, CTRL_REVOKE);
+	CHECK_EQ_INT(r.record_len, CTRL_RECORD_MAX);
+	CHECK(!memcmp(r.record, m.record, CTRL_RECORD_MAX));
 }
 
 TEST(ctrl_forgery_replay_and_window)
@@ -205,6 +217,9 @@ TEST(ctrl_decoder_rejects_bad_tlvs)
 		  REASON_HS_MALFORMED },			/* duplicate */
 		{ { 2, 0, 1, 0, 4, 0, 0, 0, 1 }, 9, REASON_HS_MALFORMED }, /* INIT lacks e */
 		{ { 5, 0, 4, 0, 2, 'h', 0 }, 7, REASON_HS_MALFORMED }, /* NUL */
+		{ { 6, 0, 6, 0, 0 }, 5, REASON_HS_MALFORMED },	/* empty record */
+		{ { 6, 0, 6, 0, 193 }, 5, REASON_HS_MALFORMED },	/* record too long */
+		{ { 6, 0, 6, 0, 2, 1, 2 }, 7, REASON_OK },	/* opaque here */
 	};
 	uint8_t buf[CTRL_MSG_MAX];
 	struct ctrl_msg r;

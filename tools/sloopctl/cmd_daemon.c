@@ -187,6 +187,11 @@ int sctl_cmd_reject(int argc, char **argv)
 	return decide_cmd("reject", argc, argv);
 }
 
+int sctl_cmd_revoke(int argc, char **argv)
+{
+	return decide_cmd("revoke", argc, argv);
+}
+
 /* ------------------------------------------------- show: sloopd's peers */
 
 /* A show must not hang on a wedged daemon for long. */

@@ -22,6 +22,7 @@ int sctl_cmd_invite(int argc, char **argv);
 int sctl_cmd_pending(int argc, char **argv);
 int sctl_cmd_approve(int argc, char **argv);
 int sctl_cmd_reject(int argc, char **argv);
+int sctl_cmd_revoke(int argc, char **argv);
 
 /* `set` on an already open socket (batch runs many). */
 struct snl;

@@ -93,6 +93,13 @@ static const struct command commands[] = {
 	{ "reject", sctl_cmd_reject, "reject LINK DEVICE",
 	  "turn a waiting device away",
 	  "Removes DEVICE from the loop's waiting room; its invitation is spent.\n" },
+	{ "revoke", sctl_cmd_revoke, "revoke LINK MEMBER",
+	  "sign a member out of LINK's loop",
+	  "The sloopd of LINK signs a revocation of MEMBER (its name, or six or\n"
+	  "more leading characters of its key).  It holds at once on this device,\n"
+	  "is passed on over the control channel to every member with a\n"
+	  "session (they pass it on in turn), and is given to the broker when\n"
+	  "it is reachable.  Nothing brings a revoked device back.\n" },
 	{ "broker", sctl_cmd_broker, SCTL_BROKER_USAGE, "administer a sloop-scb broker: users, devices, loops", SCTL_BROKER_HELP },
 	{ "genkey", sctl_cmd_genkey, "genkey",
 	  "print a new Ed25519 secret key (base64)",
