@@ -792,6 +792,8 @@ void lk_on_udp(struct lk *l)
 		else if (type == SLOOP_MSG_HS_RESP || type == SLOOP_MSG_HS_COOKIE)
 			on_reply(l, buf, (size_t)n, (struct sockaddr *)&src,
 				 slen);
+		else if (n == SLOOP_PUNCH_LEN && buf[0] == SLOOP_MSG_PUNCH)
+			log_dbg("NAT punch received");
 		else if (l->on_udp && n > 0)
 			l->on_udp(l->uctx, buf, (size_t)n,
 				  (struct sockaddr *)&src, slen);
@@ -803,6 +805,8 @@ void lk_on_udp(struct lk *l)
 /* ------------------------------------------------------------ loop members */
 
 #define LK_LOOP_RETRY_MS	1000u
+#define LK_PUNCHES		4	/* the initiator retries in 1 s, 2 s, ... */
+#define LK_PUNCH_EVERY_MS	1000u
 #define LK_LOOP_RETRY_MAX_MS	30000u
 
 bool lk_loop_initiates(const struct lk *l, const struct lk_peer *p)
@@ -895,7 +899,31 @@ void lk_loop_endpoint(struct lk *l, struct lk_peer *p,
 	if (!p->up && lk_loop_initiates(l, p)) {
 		p->next_try_ms = at_ms ? at_ms : lk_now_ms();
 		p->tries = 0;
+	} else if (!p->up && at_ms) {
+		/*
+		 * The responder sends too, at the same moment: its NAT
+		 * lets the initiator's packets in only once it has sent
+		 * something to the initiator's mapped address.
+		 */
+		p->punch_ms = at_ms;
+		p->punches = LK_PUNCHES;
 	}
+}
+
+static void punch(struct lk *l, struct lk_peer *p, uint64_t now)
+{
+	static const uint8_t msg[SLOOP_PUNCH_LEN] = { SLOOP_MSG_PUNCH, 'p',
+						      'n', 'h' };
+
+	if (p->up || p->gone || !p->has_ep || !p->punches) {
+		p->punch_ms = 0;
+		return;
+	}
+	if (sendto(l->udp, msg, sizeof(msg), 0, (struct sockaddr *)&p->ep,
+		   p->ep_len) < 0)
+		log_dbg("NAT punch to %s: %s", p->name, strerror(errno));
+	p->punches--;
+	p->punch_ms = p->punches ? now + LK_PUNCH_EVERY_MS : 0;
 }
 
 void lk_loop_drop(struct lk *l, struct lk_peer *p, enum reason why,
@@ -926,6 +954,8 @@ static void loop_tick(struct lk *l, uint64_t now)
 			p->tries = 0;
 			p->next_try_ms = 0;
 		}
+		if (p->punch_ms && now >= p->punch_ms)
+			punch(l, p, now);
 		if (p->gone || p->up || !p->has_ep || !lk_loop_initiates(l, p))
 			continue;
 		if (!p->next_try_ms)

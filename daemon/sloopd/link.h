@@ -66,6 +66,8 @@ struct lk_peer {
 	/* loop mode: members come and go; a gone slot is never reused */
 	bool gone;
 	uint64_t next_try_ms;		/* per-peer initiator, 0 = idle */
+	uint64_t punch_ms;		/* responder: next NAT punch, 0 = none */
+	unsigned int punches;		/* punches left to send */
 	unsigned int tries;
 };
 

@@ -33,6 +33,8 @@
 #define SLOOP_MSG_HS_COOKIE	0x03	/* cookie reply under load */
 #define SLOOP_MSG_SCB_PROBE	0x04	/* broker endpoint probe (scb.h) */
 #define SLOOP_MSG_SCB_ANSWER	0x05	/* its answer */
+#define SLOOP_MSG_PUNCH		0x06	/* opens a NAT at a rendezvous */
+#define SLOOP_PUNCH_LEN		4	/* 06 'p' 'n' 'h' */
 #define SLOOP_MSG_TRANSPORT	0x40	/* top two bits 01 */
 #define SLOOP_MSG_TRANSPORT_MASK 0xc0
 #define SLOOP_HDR_PROTECTED	0x3f	/* bits covered by the mask */
