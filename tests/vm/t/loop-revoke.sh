@@ -43,7 +43,10 @@ note "the broker returns and learns it from B"
 ip netns exec scb sloop-scb -c "$D/scb.conf" ||
 	fail "sloop-scb did not restart: $(tail "$D/scb.log")"
 wait_for 30 adm hello || fail "broker not answering after the restart"
-wait_for 90 sh -c "[ \$(adm loop-show $LOOP_ID | grep -c '^  PEER$') = 2 ]" ||
+two_members() {
+	[ "$(members)" = 2 ]
+}
+wait_for 90 two_members ||
 	fail "broker still lists $(members) members: $(tail -n 30 "$D/scb.log")"
 grep -q "revoked by B\|member C revoked" "$D/scb.log" ||
 	fail "broker did not log the member's revocation: $(tail -n 30 "$D/scb.log")"
