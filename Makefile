@@ -181,6 +181,7 @@ install: progs
 		s=$${f##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 $$f $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 0644 tools/etc/options $(DESTDIR)$(SYSCONFDIR)/sloop/
+	install -m 0644 tools/etc/scb.conf $(DESTDIR)$(SYSCONFDIR)/sloop/
 	install -m 0644 tools/etc/peers/example $(DESTDIR)$(SYSCONFDIR)/sloop/peers/
 	for f in ip-up ip-down; do [ ! -e tools/etc/$$f ] || \
 		install -m 0755 tools/etc/$$f $(DESTDIR)$(SYSCONFDIR)/sloop/; \
