@@ -78,6 +78,21 @@ done
 note "members still talk"
 must ip netns exec B ping -c 2 -W 2 "$(addr4 C)"
 
+note "C restarts with only 'broker' and 'loop' on the command line"
+# The rest (key, pinned broker key, user, password file) lives in the
+# options file, here $D/etcC/options for /etc/sloop/options.
+kill "$PID_C"
+wait "$PID_C" 2>/dev/null
+mkdir -p "$D/etcC"
+grep -v '^\(broker\|loop\|invite\) ' "$D/C.opts" > "$D/etcC/options"
+grep -q '^broker-key ' "$D/etcC/options" || fail "broker-key went missing"
+ip netns exec C env SLOOPD_ETC="$D/etcC" sloopd sloop1 broker 10.9.0.1:5660 \
+	loop home >> "$D/C.out" 2>&1 &
+PID_C=$!
+wait_for 60 ip netns exec B ping -c 1 -W 1 "$(addr4 C)" ||
+	fail "C did not come back from 'broker ... loop home': $(logs)"
+must ip netns exec C ping -c 2 -W 2 "$(addr4 A)"
+
 for m in A B C D; do
 	eval "kill \$PID_$m"
 done
