@@ -74,7 +74,8 @@ static int usage(void)
 		"  device-list, device-set DEVICE active|suspended|stolen|removed,\n"
 		"  loop-list, loop-show LOOP_ID, revoke LOOP_ID DEVICE, raw HEX,\n"
 		"  match LOOP_ID DEVICE N (N CONNECTs to a member running -w MS -A 1)\n"
-		"Other: scb-client tai | pub -k KEY | load -s H:P -b PUB N [SEC] [PID]\n");
+		"Other: scb-client tai | pub -k KEY | load -s H:P -b PUB N [SEC] [PID]\n"
+		"     | cred -k KEY LOOP_ID DEVICE ADDR4 ADDR6 [POLICY] (offline, hex)\n");
 	return 1;
 }
 
@@ -324,13 +325,11 @@ static uint64_t now_s(void)
 	return (uint64_t)time(NULL);
 }
 
-static int sign_send(struct cli *c, int type, const uint8_t lid[32],
+static int make_cred(struct cli *c, const uint8_t lid[32],
 		     const uint8_t dev[32], const uint8_t a4[4],
-		     const uint8_t a6[16], int policy)
+		     const uint8_t a6[16], int policy, uint8_t raw[CRED_LEN])
 {
-	struct scbw_buf b;
 	struct cred cr;
-	uint8_t raw[CRED_LEN];
 
 	memset(&cr, 0, sizeof(cr));
 	cr.policy = (uint8_t)policy;
@@ -343,6 +342,18 @@ static int sign_send(struct cli *c, int type, const uint8_t lid[32],
 	if (cred_sign(&cr, c->sk))
 		return -1;
 	cred_encode(&cr, raw);
+	return 0;
+}
+
+static int sign_send(struct cli *c, int type, const uint8_t lid[32],
+		     const uint8_t dev[32], const uint8_t a4[4],
+		     const uint8_t a6[16], int policy)
+{
+	struct scbw_buf b;
+	uint8_t raw[CRED_LEN];
+
+	if (make_cred(c, lid, dev, a4, a6, policy, raw))
+		return -1;
 	start(c, &b, type);
 	scbw_put(&b, SCB_A_LOOP_ID, lid, 32);
 	scbw_put(&b, SCB_A_DEVICE, dev, 32);
@@ -387,6 +398,27 @@ static int do_approve(struct cli *c, char **av, int ac)
 		return -1;
 	}
 	return sign_send(c, SCB_MSG_APPROVE, lid, dev, a4, a6, policy);
+}
+
+/*
+ * Offline: a credential signed by -k KEY, in hex, whoever KEY is.  VM
+ * scenarios plant it in a broker's store to play a broker that lies.
+ */
+static int do_cred(struct cli *c, char **av, int ac)
+{
+	uint8_t lid[32], dev[32], a4[4], a6[16], raw[CRED_LEN];
+	char hex[2 * CRED_LEN + 1];
+
+	if (ac < 4 || hex_decode(lid, 32, av[0], strlen(av[0])) != 32 ||
+	    decode32(av[1], dev) || inet_pton(AF_INET, av[2], a4) != 1 ||
+	    inet_pton(AF_INET6, av[3], a6) != 1 ||
+	    make_cred(c, lid, dev, a4, a6, ac > 4 ? atoi(av[4]) : 1, raw)) {
+		fprintf(stderr, "scb-client: cred -k KEY LOOP_ID DEVICE ADDR4 ADDR6 [POLICY]\n");
+		return 1;
+	}
+	hex_encode(hex, sizeof(hex), raw, CRED_LEN);
+	printf("%s\n", hex);
+	return 0;
 }
 
 static int put_loop_id(struct scbw_buf *b, const char *s)
@@ -977,6 +1009,12 @@ int main(int argc, char **argv)
 		hex_encode(h, sizeof(h), t, 12);
 		printf("%s\n", h);
 		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "cred")) {
+		i = parse_opts(&c, argc - 1, argv + 1);
+		if (i < 0 || !c.have_key)
+			return usage();
+		return do_cred(&c, argv + i + 1, argc - i - 1);
 	}
 	if (argc > 1 && (!strcmp(argv[1], "pub") || !strcmp(argv[1], "load"))) {
 		const char *mode = argv[1];
