@@ -544,6 +544,23 @@ static int policy_of(const struct brk *b)
 	return p ? p : b->st.policy ? b->st.policy : 1;
 }
 
+static unsigned int lifetime_s(const struct brk *b)
+{
+	return b->o->cred_lifetime_ms ? b->o->cred_lifetime_ms / 1000 :
+	       CRED_DEFAULT_LIFETIME;
+}
+
+static int sign_cred(struct brk *b, struct cred *c, const uint8_t dev[32],
+		     const uint8_t a4[4], const uint8_t a6[16])
+{
+	if (loop_cred_issue(c, b->st.loop_id, policy_of(b), dev, a4, a6,
+			    now_s(), lifetime_s(b), b->ed_sk)) {
+		log_fail(REASON_NOMEM, "cannot sign a credential");
+		return -1;
+	}
+	return 0;
+}
+
 /* Signs and sends a credential for dev; the request id, 0 if none. */
 static uint32_t send_cred(struct brk *b, uint8_t type, const uint8_t dev[32],
 			  const uint8_t a4[4], const uint8_t a6[16])
@@ -553,11 +570,8 @@ static uint32_t send_cred(struct brk *b, uint8_t type, const uint8_t dev[32],
 	struct cred c;
 	uint32_t id;
 
-	if (loop_cred_issue(&c, b->st.loop_id, policy_of(b), dev, a4, a6,
-			    now_s(), CRED_DEFAULT_LIFETIME, b->ed_sk)) {
-		log_fail(REASON_NOMEM, "cannot sign a credential");
+	if (sign_cred(b, &c, dev, a4, a6))
 		return 0;
-	}
 	cred_encode(&c, enc);
 	if (is_self(b, dev) && !cred_set_add(&b->st.set, &c))
 		save(b);
@@ -645,19 +659,61 @@ static void do_join(struct brk *b)
 }
 
 /* Our own credential nears its end: ask the others, or sign it (founder). */
+static void send_cred_to_peers(struct brk *b, const struct cred *c)
+{
+	struct ctrl_msg m = { .type = CTRL_CRED, .record_len = CRED_LEN };
+
+	cred_encode(c, m.record);
+	for (size_t i = 0; i < b->l->n_peers; i++)
+		lk_loop_send(b->l, &b->l->peers[i], &m);
+}
+
+/*
+ * With the broker away, membership is renewed among the members: the
+ * founder re-signs its root and hands it round; anyone else asks the
+ * members it has sessions with, who sign and hand round (CTRL_RENEW,
+ * CTRL_CRED).  A revoked or removed device gets nothing, so it still
+ * drops out within a lifetime.
+ */
+static void renew_from_peers(struct brk *b, const struct cred *mine)
+{
+	struct ctrl_msg ask = { .type = CTRL_RENEW };
+	struct cred c;
+
+	if (is_self(b, b->st.founder)) {
+		if (sign_cred(b, &c, b->ed_pub, mine->addr4, mine->addr6))
+			return;
+		if (!cred_set_add(&b->st.set, &c))
+			save(b);
+		send_cred_to_peers(b, &c);
+		sodium_memzero(&c, sizeof(c));
+		reconcile(b);
+		log_msg(LOG_INFO, "loop %s: root renewed and handed to the members (no broker)",
+			b->st.name);
+		return;
+	}
+	for (size_t i = 0; i < b->l->n_peers; i++)
+		lk_loop_send(b->l, &b->l->peers[i], &ask);
+	log_msg(LOG_INFO, "loop %s: asking the members to renew this device (no broker)",
+		b->st.name);
+}
+
 static void renew_self(struct brk *b, uint64_t now_ms)
 {
 	struct cred mine;
 	uint64_t now = now_s(), life;
 
-	if (!b->welcomed || now_ms < b->next_renew_ms || !me_member(b, &mine))
+	if (now_ms < b->next_renew_ms || !me_member(b, &mine))
 		return;
 	life = mine.not_after > mine.not_before ?
 	       mine.not_after - mine.not_before : 0;
 	if (cred_set_expiry(&b->st.set, b->ed_pub, now) > now + life / 3)
 		return;
-	b->next_renew_ms = now_ms + BRK_RENEW_RETRY_MS;
-	if (is_self(b, b->st.founder)) {
+	b->next_renew_ms = now_ms + (life / 10 * 1000 < BRK_RENEW_RETRY_MS ?
+				     life / 10 * 1000 : BRK_RENEW_RETRY_MS);
+	if (!b->welcomed) {
+		renew_from_peers(b, &mine);
+	} else if (is_self(b, b->st.founder)) {
 		send_cred(b, SCB_MSG_RENEW_ANSWER, b->ed_pub, mine.addr4,
 			  mine.addr6);
 		reconcile(b);
@@ -1041,11 +1097,51 @@ static void ev_revoked(struct brk *b, const struct scbw_frame *f)
 	revoked(b, dev, "told by the broker");
 }
 
-/* CTRL_REVOKE from a member: judged by the signatures like any other. */
-static void brk_on_loop_ctrl(void *ctx, struct lk_peer *from,
-			     const struct ctrl_msg *m)
+/* CTRL_RENEW: a member asks us to extend the trust we gave it. */
+static void peer_renew(struct brk *b, struct lk_peer *from)
 {
-	struct brk *b = ctx;
+	struct cred best, c;
+
+	if (!me_member(b, &(struct cred){ 0 }) ||
+	    loop_revoked(&b->st.set, from->ed_pub) ||
+	    !cred_set_is_member(&b->st.set, from->ed_pub, now_s(), &best)) {
+		log_fail(REASON_LOOP_NOT_MEMBER, "loop %s: renewal for %s refused: not a member",
+			 b->st.name, from->name);
+		return;
+	}
+	if (sign_cred(b, &c, from->ed_pub, best.addr4, best.addr6))
+		return;
+	if (!cred_set_add(&b->st.set, &c))
+		save(b);
+	send_cred_to_peers(b, &c);
+	sodium_memzero(&c, sizeof(c));
+	log_msg(LOG_INFO, "loop %s: renewed %s's membership (no broker)",
+		b->st.name, from->name);
+}
+
+/* CTRL_CRED: a credential counts only by its signature, like any other. */
+static void peer_cred(struct brk *b, struct lk_peer *from,
+		      const struct ctrl_msg *m)
+{
+	size_t before = b->st.set.n_creds;
+	struct cred c;
+
+	if (!b->st.known || cred_decode(&c, m->record, m->record_len) ||
+	    cred_set_add(&b->st.set, &c)) {
+		log_dbg("loop %s: a credential from %s is not usable",
+			b->st.name, from->name);
+		return;
+	}
+	if (b->st.set.n_creds == before)
+		return;
+	save(b);
+	reconcile(b);
+}
+
+/* CTRL_REVOKE from a member: judged by the signatures like any other. */
+static void peer_revoke(struct brk *b, struct lk_peer *from,
+			const struct ctrl_msg *m)
+{
 	struct cred_revoke r;
 	char by[OPT_HOST_LEN + 40];
 
@@ -1063,6 +1159,19 @@ static void brk_on_loop_ctrl(void *ctx, struct lk_peer *from,
 	snprintf(by, sizeof(by), "passed on by member %s", from->name);
 	gossip(b, m->record, r.device, from);
 	revoked(b, r.device, by);
+}
+
+static void brk_on_loop_ctrl(void *ctx, struct lk_peer *from,
+			     const struct ctrl_msg *m)
+{
+	struct brk *b = ctx;
+
+	if (m->type == CTRL_RENEW)
+		peer_renew(b, from);
+	else if (m->type == CTRL_CRED)
+		peer_cred(b, from, m);
+	else if (m->type == CTRL_REVOKE)
+		peer_revoke(b, from, m);
 }
 
 static void ev_renew(struct brk *b, const struct scbw_frame *f)

@@ -29,6 +29,8 @@ const char *ctrl_type_name(uint8_t type)
 		[CTRL_REKEY_DONE] = "rekey-done",
 		[CTRL_SHUTDOWN] = "shutdown",
 		[CTRL_REVOKE] = "revoke",
+		[CTRL_RENEW] = "renew",
+		[CTRL_CRED] = "cred",
 	};
 
 	if (type < sizeof(names) / sizeof(names[0]) && names[type])
@@ -83,7 +85,7 @@ static size_t encode(const struct ctrl_msg *m, uint8_t *pt)
 	if (m->text[0])
 		n += put_tlv(pt + n, CTRL_T_TEXT, m->text,
 			     strnlen(m->text, CTRL_TEXT_MAX));
-	if (m->record_len && m->record_len <= CTRL_RECORD_MAX)
+	if (m->record_len)
 		n += put_tlv(pt + n, CTRL_T_RECORD, m->record, m->record_len);
 	return n;
 }
@@ -101,7 +103,8 @@ int ctrl_seal(struct ctrl_chan *c, const struct ctrl_msg *m, uint8_t *out,
 	unsigned long long clen;
 	size_t n;
 
-	if (!m->type || c->tx_seq == UINT64_MAX)
+	if (!m->type || c->tx_seq == UINT64_MAX ||
+	    m->record_len > CTRL_RECORD_MAX)
 		return -1;
 	n = encode(m, pt);
 	if (cap < CTRL_HDR_LEN + n + CTRL_TAG_LEN)

@@ -28,7 +28,7 @@
 #define CTRL_HDR_LEN	12
 #define CTRL_TAG_LEN	16
 #define CTRL_TEXT_MAX	128
-#define CTRL_RECORD_MAX	192	/* a loop revocation is 173 bytes */
+#define CTRL_RECORD_MAX	256	/* revocation 173, credential 202 bytes */
 /* Fits SLOOP_CTRL_MAX (1024) with room to spare. */
 #define CTRL_MSG_MAX	(CTRL_HDR_LEN + 2 + 3 * 4 * 3 + 3 + 32 + 3 + \
 			 CTRL_TEXT_MAX + 3 + CTRL_RECORD_MAX + CTRL_TAG_LEN)
@@ -40,7 +40,9 @@ enum ctrl_type {
 	CTRL_REKEY_DONE = 4,	/* id; flag REPLY from the answering side */
 	CTRL_SHUTDOWN = 5,	/* reason, text */
 	CTRL_REVOKE = 6,	/* record: a signed loop revocation, passed on */
-	/* 7..255 reserved */
+	CTRL_RENEW = 7,		/* loop: sign me a fresh membership credential */
+	CTRL_CRED = 8,		/* record: a signed membership credential */
+	/* 9..255 reserved */
 };
 
 #define CTRL_F_REPLY	0x01

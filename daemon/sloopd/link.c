@@ -580,7 +580,8 @@ static void on_ctrl(struct lk *l, struct lk_peer *p, const uint8_t *buf,
 		relink_now(l);
 		return;
 	}
-	if (m.type == CTRL_REVOKE) {
+	if (m.type == CTRL_REVOKE || m.type == CTRL_RENEW ||
+	    m.type == CTRL_CRED) {
 		if (l->loop && l->on_loop_ctrl)
 			l->on_loop_ctrl(l->uctx, p, &m);
 		return;

@@ -122,7 +122,8 @@ enum opt_id {
 	OPT_HEARTBEAT,
 	OPT_DEAD_TIME, OPT_IP_PRE_UP, OPT_IP_UP, OPT_IP_DOWN, OPT_BROKER,
 	OPT_LOOP, OPT_BROKER_KEY, OPT_USER, OPT_PASSWORD_FILE, OPT_INVITE,
-	OPT_FOUND, OPT_POLICY, OPT_AUTO_APPROVE, OPT_LOOP_CACHE, OPT_DUMP, OPT_DRYRUN, OPT_HELP, OPT_VERSION,
+	OPT_FOUND, OPT_POLICY, OPT_AUTO_APPROVE, OPT_CRED_LIFETIME,
+	OPT_LOOP_CACHE, OPT_DUMP, OPT_DRYRUN, OPT_HELP, OPT_VERSION,
 	OPT_COUNT
 };
 
@@ -167,6 +168,7 @@ struct sloopd_options {
 	char *user, *password_file, *invite, *loop_cache;
 	bool found, auto_approve;
 	int policy;			/* approvals, for found */
+	unsigned int cred_lifetime_ms;	/* of the credentials we sign */
 	bool dump, dryrun, help, version;
 
 	struct opt_origin origin[OPT_COUNT];
