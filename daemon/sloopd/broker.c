@@ -544,8 +544,16 @@ static int policy_of(const struct brk *b)
 	return p ? p : b->st.policy ? b->st.policy : 1;
 }
 
-static unsigned int lifetime_s(const struct brk *b)
+/*
+ * The founder's root outlives the others: every membership hangs on it
+ * and only the founder can renew it, so a founder that is offline for a
+ * while must not end the loop.  Revoking the founder still does.
+ */
+static unsigned int lifetime_s(const struct brk *b, const uint8_t dev[32])
 {
+	if (is_self(b, dev) && is_self(b, b->st.founder) &&
+	    b->o->root_lifetime_ms)
+		return b->o->root_lifetime_ms / 1000;
 	return b->o->cred_lifetime_ms ? b->o->cred_lifetime_ms / 1000 :
 	       CRED_DEFAULT_LIFETIME;
 }
@@ -554,7 +562,7 @@ static int sign_cred(struct brk *b, struct cred *c, const uint8_t dev[32],
 		     const uint8_t a4[4], const uint8_t a6[16])
 {
 	if (loop_cred_issue(c, b->st.loop_id, policy_of(b), dev, a4, a6,
-			    now_s(), lifetime_s(b), b->ed_sk)) {
+			    now_s(), lifetime_s(b, dev), b->ed_sk)) {
 		log_fail(REASON_NOMEM, "cannot sign a credential");
 		return -1;
 	}

@@ -123,6 +123,7 @@ enum opt_id {
 	OPT_DEAD_TIME, OPT_IP_PRE_UP, OPT_IP_UP, OPT_IP_DOWN, OPT_BROKER,
 	OPT_LOOP, OPT_BROKER_KEY, OPT_USER, OPT_PASSWORD_FILE, OPT_INVITE,
 	OPT_FOUND, OPT_POLICY, OPT_AUTO_APPROVE, OPT_CRED_LIFETIME,
+	OPT_ROOT_LIFETIME,
 	OPT_LOOP_CACHE, OPT_DUMP, OPT_DRYRUN, OPT_HELP, OPT_VERSION,
 	OPT_COUNT
 };
@@ -169,6 +170,7 @@ struct sloopd_options {
 	bool found, auto_approve;
 	int policy;			/* approvals, for found */
 	unsigned int cred_lifetime_ms;	/* of the credentials we sign */
+	unsigned int root_lifetime_ms;	/* of our root, when we founded */
 	bool dump, dryrun, help, version;
 
 	struct opt_origin origin[OPT_COUNT];

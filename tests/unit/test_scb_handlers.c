@@ -307,6 +307,8 @@ static void loop_addrs(const struct scbw_frame *f, struct tloop *l)
 	}
 }
 
+static uint64_t cred_life = 3000;	/* of what make_cred signs */
+
 static void make_cred(uint8_t out[CRED_LEN], const struct tloop *l,
 		      const uint8_t dev[32], const uint8_t a4[4],
 		      const uint8_t a6[16], const uint8_t signer_sk[64])
@@ -321,7 +323,7 @@ static void make_cred(uint8_t out[CRED_LEN], const struct tloop *l,
 	memcpy(c.addr4, a4, 4);
 	memcpy(c.addr6, a6, 16);
 	c.not_before = now - 10;
-	c.not_after = now + 3000;
+	c.not_after = now + cred_life;
 	cred_sign(&c, signer_sk);
 	cred_encode(&c, out);
 }
@@ -907,6 +909,55 @@ TEST(scbh_member_revoke)
 	tp_free(&e, b);
 	tp_free(&e, c);
 	tp_free(&e, d);
+	tenv_close(&e);
+}
+
+static int renew_answer(struct tenv *e, struct tpeer *from,
+			const struct tloop *l, const uint8_t dev[32],
+			const uint8_t a4[4], const uint8_t a6[16])
+{
+	uint8_t buf[512], cr[CRED_LEN];
+	struct scbw_buf b;
+
+	make_cred(cr, l, dev, a4, a6, from->sk);
+	start(from, &b, buf, sizeof(buf), SCB_MSG_RENEW_ANSWER);
+	scbw_put(&b, SCB_A_LOOP_ID, l->id, 32);
+	scbw_put(&b, SCB_A_DEVICE, dev, 32);
+	scbw_put(&b, SCB_A_CRED, cr, CRED_LEN);
+	return send_req(e, from, &b, NULL);
+}
+
+/*
+ * The founder's root may live up to 30 days (all hangs on it); any
+ * other credential no longer than the broker's credential-lifetime.
+ */
+TEST(scbh_root_outlives_credentials)
+{
+	struct tenv e;
+	struct tpeer *a, *b;
+	struct tloop l;
+	uint8_t a4[4], a6[16], cr[CRED_LEN];
+	char code[64];
+
+	CHECK_EQ_INT(tenv_open(&e), 0);
+	e.x->cred_lifetime = 3600;
+	add_user(&e, "alice", "secret", 10);
+	a = registered(&e, "a");
+	b = registered(&e, "b");
+	CHECK(a && b);
+	CHECK_EQ_INT(found(&e, a, "home", &l), 0);
+	CHECK_EQ_INT(invite(&e, a, &l, code, sizeof(code)), 0);
+	CHECK_EQ_INT(join(&e, b, code, a4, a6), 0);
+	cred_life = 20 * 86400;
+	CHECK_EQ_INT(renew_answer(&e, a, &l, a->pk, l.addr4, l.addr6), 0);
+	make_cred(cr, &l, b->pk, a4, a6, a->sk);
+	CHECK_EQ_INT(approve(&e, a, &l, b->pk, cr), SCB_E_BAD_CRED);
+	cred_life = 31 * 86400;
+	CHECK_EQ_INT(renew_answer(&e, a, &l, a->pk, l.addr4, l.addr6),
+		     SCB_E_BAD_CRED);
+	cred_life = 3000;
+	tp_free(&e, a);
+	tp_free(&e, b);
 	tenv_close(&e);
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # timeout: 600
 # Memberships are renewed among the members while the broker is down.
-# Credentials live 60 s here (credential-lifetime); the broker is killed
+# Credentials and the founder's root live 60 s here (credential-lifetime,
+# root-lifetime); the broker is killed
 # and stays away for more than two lifetimes.  The founder re-signs its
 # root and hands it round, the others ask their peers (CTRL_RENEW) and
 # get fresh credentials (CTRL_CRED); nobody's membership lapses and the
@@ -11,7 +12,7 @@ set -u
 
 D=/tmp/loop-renew
 DEVS="A B C"
-LOOP_EXTRA="credential-lifetime 60s"
+LOOP_EXTRA=("credential-lifetime 60s" "root-lifetime 60s")
 . "$SLOOP_SRC/tests/vm/t/loop.inc"
 
 founded_loop
