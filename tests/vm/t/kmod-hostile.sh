@@ -205,13 +205,16 @@ PYEOF
 note "control message burst: bounded, rate limited, drops counted"
 rx0=$(stat_of b ctrl_rx) q0=$(stat_of b drop_queue_full)
 ip netns exec a env IFA=$ifa $PY - <<'PYEOF' || fail "ctrl burst"
-import os, sys
+import os, sys, time
 sys.path.insert(0, "/tmp")
 from sgenl import *
 g = Genl()
 DEV = u32(2, int(os.environ["IFA"]))
+t0 = time.monotonic()
 errs = sum(1 for i in range(1000) if g.cmd(12, DEV, nest(13, u32(2, 1)), attr(15, os.urandom(64))))
-print("1000 sent, %d refused" % errs)
+rate = 1000 / max(time.monotonic() - t0, 1e-6)
+print("1000 sent, %d refused, %d per second" % (errs, rate))
+open("/tmp/ctrl-rate", "w").write("%d\n" % rate)
 sys.exit(1 if errs else 0)
 PYEOF
 sleep 3
@@ -219,7 +222,15 @@ rx=$(( $(stat_of b ctrl_rx) - rx0 )) q=$(( $(stat_of b drop_queue_full) - q0 ))
 delivered=$(grep -c "^ctrl peer" /tmp/attach-b.log || true)
 echo "b: ctrl_rx $rx, queue_full $q, owner printed $delivered; a ctrl_tx $(stat_of a ctrl_tx)"
 [ $((rx + q)) = 1000 ] || fail "control messages unaccounted: $rx + $q != 1000"
-[ "$q" -gt 0 ] || fail "1000 messages at once never met the bound or the rate limit"
+# The limit is 256 messages/s (kmod/control.h).  On the debug kernel the
+# sender itself may be slower than that; then nothing can be limited and
+# only the accounting above is checked (the normal kernel checks both).
+rate=$(cat /tmp/ctrl-rate)
+if [ "$q" = 0 ] && debug_kernel && [ "$rate" -lt 300 ]; then
+	echo "debug kernel: the burst ran at $rate/s, under the limit; bound not reachable here"
+else
+	[ "$q" -gt 0 ] || fail "1000 messages at $rate/s never met the bound or the rate limit"
+fi
 
 note "replayed transport packets"
 ip netns exec a tcpdump -i va -nn -U -w /tmp/cap.pcap 'udp and dst port 5653 and src host 192.0.2.2' > /dev/null 2>&1 &
