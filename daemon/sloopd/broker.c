@@ -667,13 +667,25 @@ static void do_join(struct brk *b)
 }
 
 /* Our own credential nears its end: ask the others, or sign it (founder). */
+/* m to every member with a session, but skip and the device not_to. */
+static void broadcast(struct brk *b, const struct ctrl_msg *m,
+		      const struct lk_peer *skip, const uint8_t *not_to)
+{
+	for (size_t i = 0; i < b->l->n_peers; i++) {
+		struct lk_peer *p = &b->l->peers[i];
+
+		if (p == skip || (not_to && !memcmp(p->ed_pub, not_to, 32)))
+			continue;
+		lk_loop_send(b->l, p, m);
+	}
+}
+
 static void send_cred_to_peers(struct brk *b, const struct cred *c)
 {
 	struct ctrl_msg m = { .type = CTRL_CRED, .record_len = CRED_LEN };
 
 	cred_encode(c, m.record);
-	for (size_t i = 0; i < b->l->n_peers; i++)
-		lk_loop_send(b->l, &b->l->peers[i], &m);
+	broadcast(b, &m, NULL, NULL);
 }
 
 /*
@@ -700,8 +712,7 @@ static void renew_from_peers(struct brk *b, const struct cred *mine)
 			b->st.name);
 		return;
 	}
-	for (size_t i = 0; i < b->l->n_peers; i++)
-		lk_loop_send(b->l, &b->l->peers[i], &ask);
+	broadcast(b, &ask, NULL, NULL);
 	log_msg(LOG_INFO, "loop %s: asking the members to renew this device (no broker)",
 		b->st.name);
 }
@@ -1055,13 +1066,7 @@ static void gossip(struct brk *b, const uint8_t rec[CRED_REVOKE_LEN],
 			      .record_len = CRED_REVOKE_LEN };
 
 	memcpy(m.record, rec, CRED_REVOKE_LEN);
-	for (size_t i = 0; i < b->l->n_peers; i++) {
-		struct lk_peer *p = &b->l->peers[i];
-
-		if (p == from || !memcmp(p->ed_pub, dev, 32))
-			continue;
-		lk_loop_send(b->l, p, &m);
-	}
+	broadcast(b, &m, from, dev);
 }
 
 /* The revocation of dev now holds: act on it. */
@@ -1578,22 +1583,28 @@ int brk_ctl_pending(struct brk *b, FILE *out, char *why, size_t len)
 	return 0;
 }
 
-/* WHO: a waiting device's name, or its key in base64 (a prefix will do). */
+/* WHO names a device by its name, or by six or more leading base64 chars. */
+static bool names(const char *who, const uint8_t dev[32], const char *name)
+{
+	char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+	size_t n = strlen(who);
+
+	if (!strcmp(name, who))
+		return true;
+	sodium_bin2base64(key, sizeof(key), dev, 32,
+			  sodium_base64_VARIANT_ORIGINAL);
+	return n >= 6 && !strncmp(key, who, n);
+}
+
 static struct brk_wait *wait_lookup(struct brk *b, const char *who,
 				    char *why, size_t len)
 {
-	char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 	struct brk_wait *hit = NULL;
-	size_t n = strlen(who);
 	int hits = 0;
 
 	for (size_t i = 0; i < b->n_wait; i++) {
-		struct brk_wait *w = &b->wait[i];
-
-		sodium_bin2base64(key, sizeof(key), w->dev, 32,
-				  sodium_base64_VARIANT_ORIGINAL);
-		if (!strcmp(w->name, who) || (n >= 6 && !strncmp(key, who, n))) {
-			hit = w;
+		if (names(who, b->wait[i].dev, b->wait[i].name)) {
+			hit = &b->wait[i];
 			hits++;
 		}
 	}
@@ -1608,18 +1619,12 @@ static struct brk_wait *wait_lookup(struct brk *b, const char *who,
 static struct loop_member *member_lookup(struct brk *b, const char *who,
 					 char *why, size_t len)
 {
-	char key[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
 	struct loop_member *hit = NULL;
-	size_t n = strlen(who);
 	int hits = 0;
 
 	for (size_t i = 0; i < b->st.n_m; i++) {
-		struct loop_member *m = &b->st.m[i];
-
-		sodium_bin2base64(key, sizeof(key), m->dev, 32,
-				  sodium_base64_VARIANT_ORIGINAL);
-		if (!strcmp(m->name, who) || (n >= 6 && !strncmp(key, who, n))) {
-			hit = m;
+		if (names(who, b->st.m[i].dev, b->st.m[i].name)) {
+			hit = &b->st.m[i];
 			hits++;
 		}
 	}
