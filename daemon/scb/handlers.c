@@ -1016,6 +1016,48 @@ static int revokes_cb(void *ctx, const uint8_t rec[SCB_REVOKE_LEN])
 	return b->overflow;
 }
 
+struct own_revoke {
+	const uint8_t *dev;
+	uint8_t rec[SCB_REVOKE_LEN];
+	bool found;
+};
+
+static int own_revoke_cb(void *ctx, const uint8_t rec[SCB_REVOKE_LEN])
+{
+	struct own_revoke *o = ctx;
+	struct cred_revoke rv;
+
+	if (!cred_revoke_decode(&rv, rec, SCB_REVOKE_LEN) &&
+	    !memcmp(rv.device, o->dev, 32)) {
+		memcpy(o->rec, rec, SCB_REVOKE_LEN);
+		o->found = true;
+	}
+	return 0;
+}
+
+/*
+ * A device revoked while it was offline (or before it had asked about
+ * the loop) missed the EV_REVOKED push: its next LOOP_GET gets the
+ * record instead of a bare "not a member", or it would sit in the
+ * waiting room for ever.  It was a member, so this tells it nothing new.
+ */
+static int tell_own_revoke(struct req *r, const uint8_t lid[32], int rc)
+{
+	struct own_revoke o = { .dev = r->p->pub };
+	struct scbw_buf ev;
+
+	if (rc != SCB_E_NOT_MEMBER ||
+	    store_revoke_list(r->x->store, lid, own_revoke_cb, &o) || !o.found)
+		return rc;
+	scbw_start(&ev, r->x->buf2, sizeof(r->x->buf2), SCB_MSG_EV_REVOKED, 0);
+	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
+	scbw_put(&ev, SCB_A_DEVICE, r->p->pub, 32);
+	scbw_put_u16(&ev, SCB_A_REASON, SCB_E_REMOVED);
+	scbw_put(&ev, SCB_A_REVOKE, o.rec, SCB_REVOKE_LEN);
+	send_frame(r->x, r->p, &ev);
+	return why(r, SCB_E_REMOVED, "this device was revoked from the loop");
+}
+
 static int h_loop_get(struct req *r)
 {
 	const uint8_t *lid = fixed(r->f, SCB_A_LOOP_ID, 32);
@@ -1025,7 +1067,7 @@ static int h_loop_get(struct req *r)
 	int rc = member_of(r, lid, r->p->pub, &l, &me);
 
 	if (rc)
-		return rc;
+		return lid ? tell_own_revoke(r, lid, rc) : rc;
 	put_loop(&r->b, &l, me.addr4, me.addr6);
 	/* Pending devices too: members approve them, even after a restart. */
 	rc = store_member_list(r->x->store, lid, true, peers_cb, &pc);

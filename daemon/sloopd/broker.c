@@ -36,6 +36,7 @@
 #define BRK_SYNC_MS		5000
 #define BRK_CONNECT_MS		2000u	/* first CONNECT retry, doubling */
 #define BRK_CONNECT_MAX_MS	60000u
+#define BRK_APPROVE_RETRY_S	60u
 
 static uint64_t now_s(void)
 {
@@ -809,22 +810,48 @@ static void wait_drop(struct brk *b, const uint8_t dev[32])
 		*w = b->wait[--b->n_wait];
 }
 
-static void wait_note(struct brk *b, const uint8_t dev[32], const char *name,
-		      const uint8_t a4[4], const uint8_t a6[16],
-		      unsigned int approvals)
+static struct brk_wait *wait_note(struct brk *b, const uint8_t dev[32],
+				  const char *name, const uint8_t a4[4],
+				  const uint8_t a6[16], unsigned int approvals)
 {
 	struct brk_wait *w = wait_find(b, dev);
 
 	if (!w) {
 		if (b->n_wait == BRK_WAIT_MAX)
-			return;
+			return NULL;
 		w = &b->wait[b->n_wait++];
+		w->approved_at = 0;
 	}
 	memcpy(w->dev, dev, 32);
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	memcpy(w->a4, a4, 4);
 	memcpy(w->a6, a6, 16);
 	w->approvals = approvals;
+	return w;
+}
+
+/*
+ * auto-approve signs for a waiting device at once.  The event that says
+ * a device waits can be missed (our broker connection was down at that
+ * moment), so the waiting room of every LOOP_GET answer comes here too
+ * and our approval is given then, again if the last one seems lost
+ * (BRK_APPROVE_RETRY_S).  Signing twice is harmless: the broker keeps one
+ * credential per signer.
+ */
+static bool approve_waiting(struct brk *b, struct brk_wait *w)
+{
+	struct cred mine;
+	char hex[12];
+
+	if (!b->o->auto_approve || !me_member(b, &mine))
+		return false;
+	if (w->approved_at && now_s() - w->approved_at < BRK_APPROVE_RETRY_S)
+		return true;
+	w->approved_at = now_s();
+	log_msg(LOG_NOTICE, "loop %s: approving device %s (%s) (auto-approve)",
+		b->st.name, w->name, short_key(w->dev, hex));
+	send_cred(b, SCB_MSG_APPROVE, w->dev, w->a4, w->a6);
+	return true;
 }
 
 /* LOOP_GET's PENDING nests are the broker's whole waiting room. */
@@ -837,6 +864,7 @@ static void waiting_room(struct brk *b, const struct scbw_frame *f)
 		const struct scbw_attr *na, *ca;
 		char name[OPT_NAME_LEN + 1] = "?", why[128];
 		struct scbw_frame n;
+		struct brk_wait *w;
 
 		if (scbw_parse_nested(a, &n, why, sizeof(why)) ||
 		    !attr_is(&n, SCB_A_DEVICE, 32, &dev) ||
@@ -847,7 +875,9 @@ static void waiting_room(struct brk *b, const struct scbw_frame *f)
 		ca = scbw_get(&n, SCB_A_COUNT);
 		if (na)
 			scbw_str(na, name, sizeof(name));
-		wait_note(b, dev, name, a4, a6, ca ? scbw_u32(ca) : 0);
+		w = wait_note(b, dev, name, a4, a6, ca ? scbw_u32(ca) : 0);
+		if (w)
+			approve_waiting(b, w);
 	}
 }
 
@@ -926,6 +956,11 @@ static void on_error(struct brk *b, uint8_t type, const struct scbw_frame *f)
 		/* Offline or refused: the back-off retries; not a failure. */
 		log_msg(LOG_INFO, "loop %s: CONNECT: B%d %s%s%s", b->st.name,
 			code, scbw_strerror(code), text[0] ? ": " : "", text);
+		return;
+	}
+	if (type == SCB_MSG_LOOP_GET && code == SCB_E_REMOVED) {
+		/* The EV_REVOKED sent just before it said it all. */
+		log_dbg("loop %s: broker: this device is revoked", b->st.name);
 		return;
 	}
 	if (type == SCB_MSG_LOOP_GET && code == SCB_E_NOT_MEMBER) {
@@ -1020,23 +1055,18 @@ static void ev_pending(struct brk *b, const struct scbw_frame *f)
 	const uint8_t *dev, *a4, *a6;
 	const struct scbw_attr *na = scbw_get(f, SCB_A_NAME);
 	char name[OPT_NAME_LEN + 1] = "?", hex[12];
-	struct cred mine;
+	struct brk_wait *w;
 
 	if (!loop_matches(b, f) || !attr_is(f, SCB_A_DEVICE, 32, &dev) ||
 	    !attr_is(f, SCB_A_ADDR4, 4, &a4) || !attr_is(f, SCB_A_ADDR6, 16, &a6))
 		return;
 	if (na)
 		scbw_str(na, name, sizeof(name));
-	wait_note(b, dev, name, a4, a6, 0);
-	if (!b->o->auto_approve || !me_member(b, &mine)) {
+	w = wait_note(b, dev, name, a4, a6, 0);
+	if (w && !approve_waiting(b, w))
 		log_msg(LOG_NOTICE, "loop %s: device %s (%s) waits for approval (sloopctl approve %s %s)",
 			b->st.name, name, short_key(dev, hex), b->l->linkname,
 			name);
-		return;
-	}
-	log_msg(LOG_NOTICE, "loop %s: approving device %s (%s) (auto-approve)",
-		b->st.name, name, short_key(dev, hex));
-	send_cred(b, SCB_MSG_APPROVE, dev, a4, a6);
 }
 
 static void ev_joined(struct brk *b, const struct scbw_frame *f)

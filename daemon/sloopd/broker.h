@@ -39,6 +39,7 @@ struct brk_wait {
 	char name[OPT_NAME_LEN + 1];
 	uint8_t a4[4], a6[16];
 	unsigned int approvals;		/* so far, of the policy's */
+	uint64_t approved_at;		/* when auto-approve signed, or 0 */
 };
 
 struct brk {

@@ -7,12 +7,13 @@
 # member pings every other over the loop addresses (IPv4 and IPv6).
 # D registers and logs in without an invitation: it stays in the
 # waiting room and reaches no loop address, even with an address of the
-# loop's range on its own device.
+# loop's range on its own device.  E joins while the auto-approving
+# member is down and is approved when it comes back.
 . "$SLOOP_SRC/tests/vm/lib.sh"
 set -u
 
 D=/tmp/loop-basic
-DEVS="A B C D"
+DEVS="A B C D E"
 . "$SLOOP_SRC/tests/vm/t/loop.inc"
 
 note "A founds loop home"
@@ -78,6 +79,22 @@ done
 note "members still talk"
 must ip netns exec B ping -c 2 -W 2 "$(addr4 C)"
 
+note "E joins with B's invitation while A is down; A approves on its return"
+# B does not auto-approve; A, the one that does, never sees E's
+# EV_PENDING and must find E in the waiting room of its LOOP_GET.
+kill "$PID_A"
+wait "$PID_A" 2>/dev/null
+code=$(invite B) || fail "no invitation from B: $code $(logs)"
+dev E "invite $code"
+wait_for 60 grep -q "device E .* waits for approval" "$D/B.log" ||
+	fail "B was not told E waits: $(logs)"
+has_addr E && fail "E got a loop address with nobody approving"
+start A
+wait_for 90 has_addr E || fail "E was not approved by A after its restart: $(logs)"
+grep -q "approving device E" "$D/A.log" || fail "A did not approve E: $(logs)"
+wait_for 60 ip netns exec E ping -c 1 -W 1 "$(addr4 B)" ||
+	fail "E cannot reach B: $(logs)"
+
 note "C restarts with only 'broker' and 'loop' on the command line"
 # The rest (key, pinned broker key, user, password file) lives in the
 # options file, here $D/etcC/options for /etc/sloop/options.
@@ -93,10 +110,10 @@ wait_for 60 ip netns exec B ping -c 1 -W 1 "$(addr4 C)" ||
 	fail "C did not come back from 'broker ... loop home': $(logs)"
 must ip netns exec C ping -c 2 -W 2 "$(addr4 A)"
 
-for m in A B C D; do
+for m in A B C D E; do
 	eval "kill \$PID_$m"
 done
-for m in A B C D; do
+for m in A B C D E; do
 	eval "wait \$PID_$m" 2>/dev/null
 	rc=$?
 	[ $rc = 5 ] || fail "sloopd $m exited $rc, expected 5 (SIGTERM): $(tail "$D/$m.out")"
