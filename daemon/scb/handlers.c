@@ -561,6 +561,18 @@ static void tell_one(struct scbh_ctx *x, const uint8_t pub[32],
 		send_frame(x, on, ev);
 }
 
+/* EV_REVOKED {LOOP_ID, DEVICE, REASON, REVOKE}, built in x->buf2. */
+static void ev_revoked(struct scbh_ctx *x, struct scbw_buf *ev,
+		       const uint8_t lid[32], const uint8_t dev[32], int reason,
+		       const uint8_t rec[SCB_REVOKE_LEN])
+{
+	scbw_start(ev, x->buf2, sizeof(x->buf2), SCB_MSG_EV_REVOKED, 0);
+	scbw_put(ev, SCB_A_LOOP_ID, lid, 32);
+	scbw_put(ev, SCB_A_DEVICE, dev, 32);
+	scbw_put_u16(ev, SCB_A_REASON, (uint16_t)reason);
+	scbw_put(ev, SCB_A_REVOKE, rec, SCB_REVOKE_LEN);
+}
+
 /* ------------------------------------------------------------ checks */
 
 /* Non-members learn nothing about a loop, not even that it exists. */
@@ -1049,11 +1061,7 @@ static int tell_own_revoke(struct req *r, const uint8_t lid[32], int rc)
 	if (rc != SCB_E_NOT_MEMBER ||
 	    store_revoke_list(r->x->store, lid, own_revoke_cb, &o) || !o.found)
 		return rc;
-	scbw_start(&ev, r->x->buf2, sizeof(r->x->buf2), SCB_MSG_EV_REVOKED, 0);
-	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-	scbw_put(&ev, SCB_A_DEVICE, r->p->pub, 32);
-	scbw_put_u16(&ev, SCB_A_REASON, SCB_E_REMOVED);
-	scbw_put(&ev, SCB_A_REVOKE, o.rec, SCB_REVOKE_LEN);
+	ev_revoked(r->x, &ev, lid, r->p->pub, SCB_E_REMOVED, o.rec);
 	send_frame(r->x, r->p, &ev);
 	return why(r, SCB_E_REMOVED, "this device was revoked from the loop");
 }
@@ -1387,11 +1395,7 @@ static void tell_revoked(struct scbh_ctx *x, const uint8_t lid[32],
 {
 	struct scbw_buf ev;
 
-	scbw_start(&ev, x->buf2, sizeof(x->buf2), SCB_MSG_EV_REVOKED, 0);
-	scbw_put(&ev, SCB_A_LOOP_ID, lid, 32);
-	scbw_put(&ev, SCB_A_DEVICE, dev, 32);
-	scbw_put_u16(&ev, SCB_A_REASON, (uint16_t)reason);
-	scbw_put(&ev, SCB_A_REVOKE, rec, SCB_REVOKE_LEN);
+	ev_revoked(x, &ev, lid, dev, reason, rec);
 	tell_members(x, lid, dev, &ev);
 	tell_one(x, dev, lid, &ev);
 }

@@ -53,7 +53,7 @@ enum scb_msg {
 	SCB_MSG_EV_MEMBER = 50,		/* LOOP_ID, PEER: a new member */
 	SCB_MSG_EV_CONNECT = 51,	/* LOOP_ID, DEVICE, NAME: wants in */
 	SCB_MSG_EV_RENDEZVOUS = 52,	/* LOOP_ID, PEER, AT_MS */
-	SCB_MSG_EV_REVOKED = 53,	/* LOOP_ID, DEVICE, REASON */
+	SCB_MSG_EV_REVOKED = 53,	/* LOOP_ID, DEVICE, REASON, REVOKE */
 	SCB_MSG_EV_WIPE = 54,		/* stolen: wipe everything, exit */
 	SCB_MSG_EV_RENEW = 55,		/* LOOP_ID, DEVICE, ADDR4, ADDR6 */
 	SCB_MSG_EV_REJECTED = 56,	/* LOOP_ID: your join was refused */
