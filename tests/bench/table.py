@@ -49,14 +49,16 @@ def main():
     mb = lambda p: paths.get(p, {}).get("mbit")
     veth, wg, esp = mb("veth"), mb("wireguard"), mb("ipsec-esp-udp-aes256gcm")
     print()
-    print("%-26s %10s %8s %8s %8s %9s" % ("path", "Mbit/s", "/veth", "/WG", "/IPsec", "ping ms"))
+    print("%-26s %10s %8s %8s %8s %9s %6s" % ("path", "Mbit/s", "/veth", "/WG", "/IPsec",
+                                            "ping ms", "busy"))
     for name in ("veth", "wireguard", "ipsec-esp-udp-aes256gcm",
                  "sloop-aes256gcm", "sloop-chacha20poly1305"):
         rec = paths.get(name, {})
         m = rec.get("mbit")
-        print("%-26s %10s %8s %8s %8s %9s" % (
+        print("%-26s %10s %8s %8s %8s %9s %6s" % (
             name, fmt(m, "%.1f"), fmt(ratio(m, veth)), fmt(ratio(m, wg)),
-            fmt(ratio(m, esp)), fmt(rec.get("ping_ms"), "%.3f")))
+            fmt(ratio(m, esp)), fmt(rec.get("ping_ms"), "%.3f"),
+            fmt(rec.get("busy"), "%.0f%%")))
 
     gcm = aead_mbit(tcrypt, "gcm(aes) 256")
     chacha = aead_mbit(tcrypt, "rfc7539esp(chacha20,poly1305) 288")
@@ -66,6 +68,16 @@ def main():
     # Both ends encrypt and decrypt inside the one VM: half the vCPUs' worth.
     bound = gcm * vcpus / 2 if gcm else None
     print("AEAD-bound limit for AES-256-GCM (tcrypt x vCPUs / 2): %s Mbit/s" % fmt(bound, "%.0f"))
+
+    # Where the CPU went: each byte is sealed once and opened once, each
+    # at tcrypt's speed at best, so 2 x throughput / tcrypt is the vCPUs'
+    # worth spent in the AEAD; the rest of the busy time is everything else.
+    for name, rate in (("sloop-aes256gcm", gcm), ("wireguard", chacha),
+                       ("sloop-chacha20poly1305", chacha)):
+        m, busy = mb(name), paths.get(name, {}).get("busy")
+        if m and rate and busy:
+            share = 2 * m / rate / (vcpus * busy / 100)
+            print("%s: AEAD at least %.0f%% of the busy CPU time" % (name, 100 * share))
 
     targets = [
         ("ChaCha20-Poly1305 >= 1.0x WireGuard", ratio(mb("sloop-chacha20poly1305"), wg), 1.0),

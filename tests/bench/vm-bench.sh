@@ -12,26 +12,51 @@ res=$SLOOP_OUT/bench.jsonl
 
 hexkey() { head -c "$1" /dev/urandom | od -An -tx1 -v | tr -d ' \n'; }
 
-record() { # name mbit ping_ms
-	printf '{"path":"%s","mbit":%s,"ping_ms":%s}\n' "$1" "${2:-null}" "${3:-null}" >> "$res"
-	printf '%-28s %10s Mbit/s  %8s ms\n' "$1" "${2:-n/a}" "${3:-n/a}"
+record() { # name mbit ping_ms busy
+	printf '{"path":"%s","mbit":%s,"ping_ms":%s,"busy":%s}\n' "$1" "${2:-null}" "${3:-null}" "${4:-null}" >> "$res"
+	printf '%-28s %10s Mbit/s  %8s ms  %5s%% busy\n' "$1" "${2:-n/a}" "${3:-n/a}" "${4:-n/a}"
 }
 
-# measure NAME DST: iperf3 from a to b, then ping.
+# cpu_snap: wall-clock seconds and the "cpu" line of /proc/stat.
+cpu_snap() { echo "$(cut -d' ' -f1 /proc/uptime) $(head -n1 /proc/stat)"; }
+
+# busy_between A B: the share of all vCPUs' time that was not idle between
+# two cpu_snap lines, in percent.  Idle time is measured at idle entry and
+# exit, busy time only by ticks, which an emulated vCPU starved by the host
+# loses: so busy is what wall time leaves over from idle.
+busy_between() {
+	python3 - "$1" "$2" "$(nproc)" "$(getconf CLK_TCK)" <<'PY'
+import sys
+a, b = (s.split() for s in sys.argv[1:3])
+ncpu, hz = int(sys.argv[3]), int(sys.argv[4])
+wall = float(b[0]) - float(a[0])
+idle = sum(int(b[i]) - int(a[i]) for i in (5, 6)) / hz  # idle, iowait
+print("%.1f" % max(0.0, 100.0 * (1 - idle / max(wall * ncpu, 1e-9))))
+PY
+}
+# measure NAME DST: iperf3 from a to b (with the CPU load), then ping.
 measure() {
 	local name=$1 dst=$2 mbit rtt
 	ip netns exec b iperf3 -s -1 -D -B "$dst" >/dev/null 2>&1
 	sleep 0.5
-	mbit=$(ip netns exec a iperf3 -c "$dst" -t "$DUR" -J 2>/dev/null | python3 -c '
+	ip netns exec a iperf3 -c "$dst" -t "$DUR" -J > /tmp/bench-iperf.json 2>/dev/null &
+	local ipid=$! s0 s1
+	# The CPU load in the steady middle of the run, not its ramp.
+	sleep 1
+	s0=$(cpu_snap)
+	sleep $((DUR > 3 ? DUR - 2 : 1))
+	s1=$(cpu_snap)
+	wait $ipid
+	mbit=$(python3 -c '
 import json, sys
 try:
-    print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))
+    print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))
 except Exception:
-    print("null")')
+    print("null")' /tmp/bench-iperf.json)
 	rtt=$(ip netns exec a ping -c 20 -i 0.05 -q "$dst" 2>/dev/null |
 		sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 	pkill -x iperf3 2>/dev/null
-	record "$name" "$mbit" "${rtt:-null}"
+	record "$name" "$mbit" "${rtt:-null}" "$(busy_between "$s0" "$s1")"
 }
 
 setup_veth() {

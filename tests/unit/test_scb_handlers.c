@@ -400,6 +400,19 @@ static int approve(struct tenv *e, struct tpeer *tp, const struct tloop *l,
 	return send_req(e, tp, &b, NULL);
 }
 
+/* D joins L with M's invitation and M approves it with its credential. */
+static void member_of_loop(struct tenv *e, struct tpeer *m, struct tpeer *d,
+			   const struct tloop *l)
+{
+	char code[64];
+	uint8_t a4[4], a6[16], cr[CRED_LEN];
+
+	CHECK_EQ_INT(invite(e, m, l, code, sizeof(code)), 0);
+	CHECK_EQ_INT(join(e, d, code, a4, a6), 0);
+	make_cred(cr, l, d->pk, a4, a6, m->sk);
+	CHECK_EQ_INT(approve(e, m, l, d->pk, cr), 0);
+}
+
 static int loop_get(struct tenv *e, struct tpeer *tp, const uint8_t id[32],
 		    struct scbw_frame **rep)
 {
@@ -761,8 +774,7 @@ TEST(scbh_connect_rendezvous)
 	struct tenv e;
 	struct tpeer *a, *b;
 	struct tloop l;
-	char code[64];
-	uint8_t a4[4], a6[16], cr[CRED_LEN], buf[256];
+	uint8_t buf[256];
 	struct scbw_buf fb;
 	uint32_t cid;
 
@@ -772,10 +784,7 @@ TEST(scbh_connect_rendezvous)
 	b = registered(&e, "b");
 	CHECK(a && b);
 	CHECK_EQ_INT(found(&e, a, "home", &l), 0);
-	CHECK_EQ_INT(invite(&e, a, &l, code, sizeof(code)), 0);
-	CHECK_EQ_INT(join(&e, b, code, a4, a6), 0);
-	make_cred(cr, &l, b->pk, a4, a6, a->sk);
-	CHECK_EQ_INT(approve(&e, a, &l, b->pk, cr), 0);
+	member_of_loop(&e, a, b, &l);
 	tp_clear(a);
 	tp_clear(b);
 	cid = b->next_id;
@@ -826,19 +835,6 @@ static int connect_to(struct tenv *e, struct tpeer *from,
 	scbw_put(&fb, SCB_A_DEVICE, dev, 32);
 	scbh_frame(e->x, &from->p, buf, scbw_end(&fb));
 	return 0;
-}
-
-
-static void member_of_loop(struct tenv *e, struct tpeer *m, struct tpeer *d,
-			   const struct tloop *l)
-{
-	char code[64];
-	uint8_t a4[4], a6[16], cr[CRED_LEN];
-
-	CHECK_EQ_INT(invite(e, m, l, code, sizeof(code)), 0);
-	CHECK_EQ_INT(join(e, d, code, a4, a6), 0);
-	make_cred(cr, l, d->pk, a4, a6, m->sk);
-	CHECK_EQ_INT(approve(e, m, l, d->pk, cr), 0);
 }
 
 static int member_revoke(struct tenv *e, struct tpeer *from,
@@ -1070,8 +1066,8 @@ TEST(scbh_stolen_device_revoked_and_wiped)
 	struct tenv e;
 	struct tpeer *a, *b, *adm;
 	struct tloop l;
-	char code[64], why[128];
-	uint8_t a4[4], a6[16], cr[CRED_LEN], buf[256], out[4096];
+	char why[128];
+	uint8_t buf[256], out[4096];
 	struct scbw_buf fb;
 	struct scbw_frame *ev, wf;
 	struct cred_revoke rv;
@@ -1084,10 +1080,7 @@ TEST(scbh_stolen_device_revoked_and_wiped)
 	adm = peer_new(&e, SCB_ROLE_ADMIN);
 	CHECK(a && b && adm);
 	CHECK_EQ_INT(found(&e, a, "home", &l), 0);
-	CHECK_EQ_INT(invite(&e, a, &l, code, sizeof(code)), 0);
-	CHECK_EQ_INT(join(&e, b, code, a4, a6), 0);
-	make_cred(cr, &l, b->pk, a4, a6, a->sk);
-	CHECK_EQ_INT(approve(&e, a, &l, b->pk, cr), 0);
+	member_of_loop(&e, a, b, &l);
 	tp_clear(a);
 	tp_clear(b);
 	start(adm, &fb, buf, sizeof(buf), SCB_MSG_ADM_DEVICE_SET);

@@ -110,15 +110,4 @@ wait_for 60 ip netns exec B ping -c 1 -W 1 "$(addr4 C)" ||
 	fail "C did not come back from 'broker ... loop home': $(logs)"
 must ip netns exec C ping -c 2 -W 2 "$(addr4 A)"
 
-for m in A B C D E; do
-	eval "kill \$PID_$m"
-done
-for m in A B C D E; do
-	eval "wait \$PID_$m" 2>/dev/null
-	rc=$?
-	[ $rc = 5 ] || fail "sloopd $m exited $rc, expected 5 (SIGTERM): $(tail "$D/$m.out")"
-done
-kill "$(cat "$D/scb.pid")"
-grep -h "AddressSanitizer\|runtime error" "$D"/*.out && fail "sanitizer report"
-echo "PASS"
-exit 0
+loop_end -x A B C D E

@@ -66,11 +66,4 @@ must ip netns exec scb scb-client -k "$D/admin.key" -a -b "$BPUB" -s 127.0.0.1:5
 mustnt ip netns exec scb scb-client -k "$D/admin.key" -a -b "$BPUB" -s 127.0.0.1:5660 -T "$TAI" hello
 grep -q "B403" "$D/scb.log" || fail "no B403 in the broker's log"
 
-for m in A B C D; do
-	eval "kill \$PID_$m"
-	eval "wait \$PID_$m" 2>/dev/null
-done
-kill "$(cat "$D/scb.pid")"
-grep -h "AddressSanitizer\|runtime error" "$D"/*.out && fail "sanitizer report"
-echo "PASS"
-exit 0
+loop_end A B C D

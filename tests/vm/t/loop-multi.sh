@@ -112,15 +112,4 @@ echo "A sent $d1 packets on sloop1 and $d2 on sloop2 meanwhile"
 must ip netns exec B ping -c 2 -W 2 "$A4"
 must ip netns exec C ping -c 2 -W 2 "$AW4"
 
-for i in A Aw B C D; do
-	eval "kill \$PID_$i"
-done
-for i in A Aw B C D; do
-	eval "wait \$PID_$i" 2>/dev/null
-	rc=$?
-	[ $rc = 5 ] || fail "sloopd $i exited $rc, expected 5 (SIGTERM): $(tail "$D/$i.out")"
-done
-kill "$(cat "$D/scb.pid")"
-grep -h "AddressSanitizer\|runtime error" "$D"/*.out && fail "sanitizer report"
-echo "PASS"
-exit 0
+loop_end -x A Aw B C D

@@ -50,10 +50,4 @@ for s in A B C; do
 	done
 done
 
-for m in A B C; do
-	eval "kill \$PID_$m"
-	eval "wait \$PID_$m" 2>/dev/null
-done
-grep -h "AddressSanitizer\|runtime error" "$D"/*.out && fail "sanitizer report"
-echo "PASS"
-exit 0
+loop_end A B C
