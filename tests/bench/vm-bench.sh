@@ -34,6 +34,7 @@ idle = sum(int(b[i]) - int(a[i]) for i in (5, 6)) / hz  # idle, iowait
 print("%.1f" % max(0.0, 100.0 * (1 - idle / max(wall * ncpu, 1e-9))))
 PY
 }
+
 # measure NAME DST: iperf3 from a to b (with the CPU load), then ping.
 measure() {
 	local name=$1 dst=$2 mbit rtt
