@@ -2,6 +2,7 @@
 #ifndef _SLOOP_QUEUEING_H
 #define _SLOOP_QUEUEING_H
 
+#include <linux/bottom_half.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 
@@ -48,6 +49,22 @@ void sloop_queue_done(struct sk_buff *skb, enum sloop_pkt_state state,
 		      struct work_struct *serial);
 /* The head of @ordered if its crypto is over, else NULL. */
 struct sk_buff *sloop_queue_next(struct sk_buff_head *ordered);
+/*
+ * The serial stages hand packets to the stack with BHs off, turning them
+ * back on every SLOOP_SERIAL_BATCH packets (a NAPI budget): what was
+ * handed on meanwhile is then processed in one softirq run, with GRO
+ * merging the delivered segments, instead of one run per packet.
+ */
+#define SLOOP_SERIAL_BATCH	64
+
+static inline void sloop_queue_batch_tick(unsigned int *n)
+{
+	if (++*n % SLOOP_SERIAL_BATCH)
+		return;
+	local_bh_enable();
+	local_bh_disable();
+}
+
 /* Releases the packet's references and frees it. */
 void sloop_skb_free(struct sk_buff *skb);
 /* Drops the references of a packet handed on, without freeing it. */

@@ -177,6 +177,7 @@ static int sloop_receive_ip_len(struct sk_buff *skb, const u8 **saddr)
 	return 0;
 }
 
+/* With BHs off (the serial work): the lookup and GRO cells need it. */
 static void sloop_receive_deliver(struct sloop_peer *peer,
 				  struct sk_buff *skb)
 {
@@ -191,9 +192,7 @@ static void sloop_receive_deliver(struct sloop_peer *peer,
 		sloop_receive_drop(sl, peer, skb, SLOOP_STATS_A_DROP_MALFORMED);
 		return;
 	}
-	local_bh_disable();
 	if (sloop_allowedips_lookup(&sl->aips, family, saddr) != peer) {
-		local_bh_enable();
 		sloop_receive_drop(sl, peer, skb, SLOOP_STATS_A_DROP_BAD_SRC);
 		return;
 	}
@@ -213,7 +212,6 @@ static void sloop_receive_deliver(struct sloop_peer *peer,
 	sloop_stat_add(sl->stats, SLOOP_STATS_A_RX_BYTES, len);
 	if (likely(gro_cells_receive(&sl->gro_cells, skb) == NET_RX_SUCCESS))
 		dev_sw_netstats_rx_add(dev, len);
-	local_bh_enable();
 }
 
 static void sloop_receive_ctrl(struct sloop_peer *peer, struct sk_buff *skb)
@@ -272,11 +270,15 @@ void sloop_receive_serial_work(struct work_struct *work)
 					       rx_work);
 	struct sloop_device *sl = peer->sl;
 	struct sk_buff *skb;
+	unsigned int n = 0;
 
 	/* The peer may lose its last reference here: RCU keeps it. */
 	rcu_read_lock();
+	local_bh_disable();
 	while ((skb = sloop_queue_next(&peer->rx_queue))) {
 		struct sloop_skb_cb *cb = SLOOP_CB(skb);
+
+		sloop_queue_batch_tick(&n);
 
 		if (atomic_read(&cb->state) == SLOOP_PKT_DEAD) {
 			sloop_stat_add(peer->stats, cb->drop_reason, 1);
@@ -288,5 +290,6 @@ void sloop_receive_serial_work(struct work_struct *work)
 		sloop_skb_release_refs(skb);
 		sloop_receive_one(peer, skb);
 	}
+	local_bh_enable();
 	rcu_read_unlock();
 }

@@ -271,13 +271,17 @@ void sloop_send_serial_work(struct work_struct *work)
 					       tx_work);
 	struct sloop_device *sl = peer->sl;
 	struct sk_buff *skb;
+	unsigned int n = 0;
 
 	/* The peer may lose its last reference here: RCU keeps it. */
 	rcu_read_lock();
+	local_bh_disable();
 	while ((skb = sloop_queue_next(&peer->tx_queue))) {
 		struct sloop_skb_cb *cb = SLOOP_CB(skb);
 		unsigned int len = cb->len;
 		bool is_ctrl = cb->is_ctrl;
+
+		sloop_queue_batch_tick(&n);
 
 		if (atomic_read(&cb->state) == SLOOP_PKT_DEAD) {
 			sloop_stat_add(sl->stats, cb->drop_reason, 1);
@@ -300,5 +304,6 @@ void sloop_send_serial_work(struct work_struct *work)
 			sloop_stat_add(sl->stats, SLOOP_STATS_A_CTRL_TX, 1);
 		}
 	}
+	local_bh_enable();
 	rcu_read_unlock();
 }

@@ -3,18 +3,22 @@
 # single-stream TCP throughput and ping latency between two namespaces over
 # plain veth, WireGuard, IPsec ESP-in-UDP (AES-256-GCM), sloop with
 # AES-256-GCM and with ChaCha20-Poly1305, and the AEADs' own speed from
-# tcrypt, all in the same boot so that only ratios are compared.
+# tcrypt, all in the same boot so that only ratios are compared.  The paths
+# are measured in BENCH_ROUNDS interleaved rounds (tcrypt before the first
+# and after the last), so that a host that speeds up or slows down during
+# the run moves every path alike; table.py reports medians.
 . "$SLOOP_SRC/tests/vm/lib.sh"
 set -u
-DUR=${BENCH_SECONDS:-5}
+DUR=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 res=$SLOOP_OUT/bench.jsonl
 : > "$res"
 
 hexkey() { head -c "$1" /dev/urandom | od -An -tx1 -v | tr -d ' \n'; }
 
-record() { # name mbit ping_ms busy
-	printf '{"path":"%s","mbit":%s,"ping_ms":%s,"busy":%s}\n' "$1" "${2:-null}" "${3:-null}" "${4:-null}" >> "$res"
-	printf '%-28s %10s Mbit/s  %8s ms  %5s%% busy\n' "$1" "${2:-n/a}" "${3:-n/a}" "${4:-n/a}"
+record() { # name round mbit ping_ms busy
+	printf '{"path":"%s","round":%s,"mbit":%s,"ping_ms":%s,"busy":%s}\n' "$1" "$2" "${3:-null}" "${4:-null}" "${5:-null}" >> "$res"
+	printf '%-28s round %s %10s Mbit/s  %8s ms  %5s%% busy\n' "$1" "$2" "${3:-n/a}" "${4:-n/a}" "${5:-n/a}"
 }
 
 # cpu_snap: wall-clock seconds and the "cpu" line of /proc/stat.
@@ -35,12 +39,13 @@ print("%.1f" % max(0.0, 100.0 * (1 - idle / max(wall * ncpu, 1e-9))))
 PY
 }
 
-# measure NAME DST: iperf3 from a to b (with the CPU load), then ping.
+# measure NAME ROUND NS_FROM NS_TO DST: iperf3 from one namespace to the
+# other (with the CPU load), then ping.
 measure() {
-	local name=$1 dst=$2 mbit rtt
-	ip netns exec b iperf3 -s -1 -D -B "$dst" >/dev/null 2>&1
+	local name=$1 round=$2 from=$3 to=$4 dst=$5 mbit rtt
+	ip netns exec "$to" iperf3 -s -1 -D -B "$dst" >/dev/null 2>&1
 	sleep 0.5
-	ip netns exec a iperf3 -c "$dst" -t "$DUR" -J > /tmp/bench-iperf.json 2>/dev/null &
+	ip netns exec "$from" iperf3 -c "$dst" -t "$DUR" -J > /tmp/bench-iperf.json 2>/dev/null &
 	local ipid=$! s0 s1
 	# The CPU load in the steady middle of the run, not its ramp.
 	sleep 1
@@ -54,10 +59,10 @@ try:
     print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e6))
 except Exception:
     print("null")' /tmp/bench-iperf.json)
-	rtt=$(ip netns exec a ping -c 20 -i 0.05 -q "$dst" 2>/dev/null |
+	rtt=$(ip netns exec "$from" ping -c 20 -i 0.05 -q "$dst" 2>/dev/null |
 		sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 	pkill -x iperf3 2>/dev/null
-	record "$name" "$mbit" "${rtt:-null}" "$(busy_between "$s0" "$s1")"
+	record "$name" "$round" "$mbit" "${rtt:-null}" "$(busy_between "$s0" "$s1")"
 }
 
 setup_veth() {
@@ -91,28 +96,31 @@ s.bind(("0.0.0.0", 4500))
 time.sleep(100000)' &
 }
 
+# IPsec gets namespaces c and d of its own, so that its policies do not
+# put an xfrm lookup on every other path's packets.
 setup_ipsec() {
-	local k1 k2 ns
+	local k1 k2 ns u=198.51.100
+	netns_pair c d $u 2001:db8:2
 	k1=0x$(hexkey 36); k2=0x$(hexkey 36)
-	for ns in a b; do
-		ip -n $ns xfrm state add src 192.0.2.1 dst 192.0.2.2 proto esp spi 0x1001 reqid 1 \
+	for ns in c d; do
+		ip -n $ns xfrm state add src $u.1 dst $u.2 proto esp spi 0x1001 reqid 1 \
 			mode tunnel aead 'rfc4106(gcm(aes))' "$k1" 128 encap espinudp 4500 4500 0.0.0.0
-		ip -n $ns xfrm state add src 192.0.2.2 dst 192.0.2.1 proto esp spi 0x1002 reqid 2 \
+		ip -n $ns xfrm state add src $u.2 dst $u.1 proto esp spi 0x1002 reqid 2 \
 			mode tunnel aead 'rfc4106(gcm(aes))' "$k2" 128 encap espinudp 4500 4500 0.0.0.0
 		espinudp_socket $ns
 	done
-	ip -n a xfrm policy add src 10.0.2.1 dst 10.0.2.2 dir out \
-		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode tunnel
-	ip -n a xfrm policy add src 10.0.2.2 dst 10.0.2.1 dir in \
-		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 2 mode tunnel
-	ip -n b xfrm policy add src 10.0.2.2 dst 10.0.2.1 dir out \
-		tmpl src 192.0.2.2 dst 192.0.2.1 proto esp reqid 2 mode tunnel
-	ip -n b xfrm policy add src 10.0.2.1 dst 10.0.2.2 dir in \
-		tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid 1 mode tunnel
-	ip -n a addr add 10.0.2.1/32 dev lo
-	ip -n b addr add 10.0.2.2/32 dev lo
-	ip -n a route add 10.0.2.2/32 dev va src 10.0.2.1
-	ip -n b route add 10.0.2.1/32 dev vb src 10.0.2.2
+	ip -n c xfrm policy add src 10.0.2.1 dst 10.0.2.2 dir out \
+		tmpl src $u.1 dst $u.2 proto esp reqid 1 mode tunnel
+	ip -n c xfrm policy add src 10.0.2.2 dst 10.0.2.1 dir in \
+		tmpl src $u.2 dst $u.1 proto esp reqid 2 mode tunnel
+	ip -n d xfrm policy add src 10.0.2.2 dst 10.0.2.1 dir out \
+		tmpl src $u.2 dst $u.1 proto esp reqid 2 mode tunnel
+	ip -n d xfrm policy add src 10.0.2.1 dst 10.0.2.2 dir in \
+		tmpl src $u.1 dst $u.2 proto esp reqid 1 mode tunnel
+	ip -n c addr add 10.0.2.1/32 dev lo
+	ip -n d addr add 10.0.2.2/32 dev lo
+	ip -n c route add 10.0.2.2/32 dev vc src 10.0.2.1
+	ip -n d route add 10.0.2.1/32 dev vd src 10.0.2.2
 	sleep 1
 }
 
@@ -162,22 +170,24 @@ for k, v in out.items():
     print(json.dumps({"tcrypt": k, "bytes_per_s": v}))' >> "$res"
 }
 
-echo "== benchmark: ${DUR}s iperf3 per path, $(nproc) vCPUs, kernel $(uname -r)"
+echo "== benchmark: ${DUR}s iperf3 per path, $ROUNDS rounds, $(nproc) vCPUs, kernel $(uname -r)"
+# Each path: name, namespaces from and to, destination; set up once.
+paths=("veth a b 192.0.2.2")
 setup_veth
-measure "veth" 192.0.2.2
-setup_wireguard && measure "wireguard" 10.0.1.2
-setup_ipsec && measure "ipsec-esp-udp-aes256gcm" 10.0.2.2
-if setup_sloop aes256gcm sloop0 10.0.3 5653; then
-	measure "sloop-aes256gcm" 10.0.3.2
-else
-	record "sloop-aes256gcm" null null
-fi
-if setup_sloop chacha20poly1305 sloop1 10.0.4 5654; then
-	measure "sloop-chacha20poly1305" 10.0.4.2
-else
-	record "sloop-chacha20poly1305" null null
-fi
-echo "== tcrypt (1420-byte blocks)"
+setup_wireguard && paths+=("wireguard a b 10.0.1.2")
+setup_ipsec && paths+=("ipsec-esp-udp-aes256gcm c d 10.0.2.2")
+setup_sloop aes256gcm sloop0 10.0.3 5653 && paths+=("sloop-aes256gcm a b 10.0.3.2")
+setup_sloop chacha20poly1305 sloop1 10.0.4 5654 && paths+=("sloop-chacha20poly1305 a b 10.0.4.2")
+echo "== tcrypt (1420-byte blocks), before the rounds"
+tcrypt_speed 211
+tcrypt_speed 213
+for round in $(seq 1 "$ROUNDS"); do
+	for p in "${paths[@]}"; do
+		# shellcheck disable=SC2086
+		measure ${p%% *} "$round" ${p#* }
+	done
+done
+echo "== tcrypt (1420-byte blocks), after the rounds"
 tcrypt_speed 211
 tcrypt_speed 213
 grep tcrypt "$res" | grep -E '"gcm\(aes\) 256|rfc7539esp' || true
