@@ -10,6 +10,7 @@
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/lockdep.h>
 #include <linux/udp.h>
 #include <net/ip.h>
 #include <net/ipv6.h>
@@ -177,7 +178,6 @@ static int sloop_receive_ip_len(struct sk_buff *skb, const u8 **saddr)
 	return 0;
 }
 
-/* With BHs off (the serial work): the lookup and GRO cells need it. */
 static void sloop_receive_deliver(struct sloop_peer *peer,
 				  struct sk_buff *skb)
 {
@@ -187,6 +187,8 @@ static void sloop_receive_deliver(struct sloop_peer *peer,
 	unsigned int len;
 	int family;
 
+	/* The serial work holds BHs off for the lookup and the GRO cells. */
+	lockdep_assert_in_softirq();
 	family = sloop_receive_ip_len(skb, &saddr);
 	if (!family) {
 		sloop_receive_drop(sl, peer, skb, SLOOP_STATS_A_DROP_MALFORMED);

@@ -65,9 +65,8 @@ def aead_mbit(tcrypt, prefix):
     return sum(vals) / len(vals) * 8 / 1e6
 
 
-NAMES = ("veth", "wireguard", "ipsec-esp-udp-aes256gcm",
-         "sloop-aes256gcm", "sloop-chacha20poly1305")
 WG, ESP = "wireguard", "ipsec-esp-udp-aes256gcm"
+NAMES = ("veth", WG, ESP, "sloop-aes256gcm", "sloop-chacha20poly1305")
 
 
 def spread(paths, name):
