@@ -8,6 +8,7 @@
  * implementations may be asynchronous: the SIMD ones hand a request to
  * cryptd when the FPU is not usable, so every request is waited for.
  */
+#include <linux/bottom_half.h>
 #include <linux/kmod.h>
 #include <linux/module.h>
 #include <linux/scatterlist.h>
@@ -266,8 +267,15 @@ static int sloop_aead_crypt(struct crypto_aead *tfm, const u8 *salt,
 	aead_request_set_crypt(req, sg, sg, cryptlen, iv);
 	/* A synchronous implementation returns at once: no wait then. */
 	ret = encrypt ? crypto_aead_encrypt(req) : crypto_aead_decrypt(req);
-	if (unlikely(ret == -EINPROGRESS || ret == -EBUSY))
+	if (unlikely(ret == -EINPROGRESS || ret == -EBUSY)) {
+		/*
+		 * Run the NAPI polls a decrypt worker may have scheduled
+		 * before we sleep, rather than at some later interrupt.
+		 */
+		local_bh_disable();
+		local_bh_enable();
 		ret = crypto_wait_req(ret, &wait);
+	}
 free_req:
 	kfree_sensitive(tmp);
 	return ret;

@@ -253,16 +253,19 @@ static int sloop_dev_init(struct net_device *dev)
 				 0, dev->name);
 	if (!sl->wq)
 		goto err_hash;
-	ret = sloop_queue_init(sl, &sl->encrypt_queue, sloop_send_crypt_work);
+	ret = sloop_queue_init(sl, &sl->encrypt_queue, sloop_send_crypt_work,
+			       false);
 	if (ret)
 		goto err_wq;
 	ret = sloop_queue_init(sl, &sl->decrypt_queue,
-			       sloop_receive_crypt_work);
+			       sloop_receive_crypt_work, true);
 	if (ret)
 		goto err_encrypt;
-	ret = gro_cells_init(&sl->gro_cells, dev);
-	if (ret)
+	ret = -ENOMEM;
+	sl->napi_dev = kzalloc(sizeof(*sl->napi_dev), GFP_KERNEL);
+	if (!sl->napi_dev)
 		goto err_decrypt;
+	init_dummy_netdev(sl->napi_dev);
 	sloop_ctrl_init(&sl->ctrl, sl);
 
 	spin_lock_bh(&sloop_all_lock);
@@ -309,7 +312,7 @@ static void sloop_dev_destruct(struct net_device *dev)
 {
 	struct sloop_device *sl = netdev_priv(dev);
 
-	gro_cells_destroy(&sl->gro_cells);
+	kfree(sl->napi_dev);
 	destroy_workqueue(sl->wq);
 	sloop_queue_uninit(&sl->decrypt_queue);
 	sloop_queue_uninit(&sl->encrypt_queue);

@@ -10,7 +10,6 @@
 #include <linux/u64_stats_sync.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
-#include <net/gro_cells.h>
 #include <sloop/uapi.h>
 
 #include "allowedips.h"
@@ -36,6 +35,7 @@ struct sloop_crypt_queue {
 	struct ptr_ring ring;
 	struct sloop_crypt_worker __percpu *workers;
 	atomic_t last_cpu;
+	bool rx;			/* decrypt: done packets go to NAPI */
 };
 
 /* Counters by enum sloop_stats_a, per CPU: summed when read. */
@@ -65,7 +65,12 @@ struct sloop_device {
 	struct workqueue_struct *wq;
 	struct sloop_crypt_queue encrypt_queue;
 	struct sloop_crypt_queue decrypt_queue;
-	struct gro_cells gro_cells;
+	/*
+	 * Holds the peers' NAPI contexts. On the sloop device itself they
+	 * would sit on a list that RTNL guards, and peers come and go under
+	 * sl->lock alone; nothing but us walks this one.
+	 */
+	struct net_device *napi_dev;
 
 	struct sloop_ctrl_queue ctrl;
 

@@ -66,11 +66,13 @@ struct sloop_peer *sloop_peer_new(struct sloop_device *sl, u32 id,
 	skb_queue_head_init(&peer->tx_queue);
 	skb_queue_head_init(&peer->rx_queue);
 	INIT_WORK(&peer->tx_work, sloop_send_serial_work);
-	INIT_WORK(&peer->rx_work, sloop_receive_serial_work);
+	peer->serial_cpu = -1;
 
 	ret = xa_insert(&sl->peers, id, peer, GFP_KERNEL);
 	if (ret)
 		goto err_dst;
+	netif_napi_add(sl->napi_dev, &peer->napi, sloop_receive_poll);
+	napi_enable(&peer->napi);
 	hlist_add_head_rcu(&peer->index_node, sloop_index_bucket(sl, rx_index));
 	sl->num_peers++;
 	dev_hold(sl->dev);
@@ -256,7 +258,9 @@ static void sloop_peer_finish(struct sloop_peer *peer, u32 reason)
 	struct sk_buff *skb;
 
 	flush_work(&peer->tx_work);
-	flush_work(&peer->rx_work);
+	/* Waits out a running poll; the RCU free of the peer follows del. */
+	napi_disable(&peer->napi);
+	netif_napi_del(&peer->napi);
 	while ((skb = skb_dequeue(&peer->tx_queue)))
 		sloop_skb_free(skb);
 	while ((skb = skb_dequeue(&peer->rx_queue)))

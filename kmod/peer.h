@@ -5,6 +5,7 @@
 #include <linux/in.h>
 #include <linux/in6.h>
 #include <linux/kref.h>
+#include <linux/netdevice.h>
 #include <linux/skbuff.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -57,7 +58,8 @@ struct sloop_peer {
 	struct sk_buff_head tx_queue;
 	struct sk_buff_head rx_queue;
 	struct work_struct tx_work;
-	struct work_struct rx_work;
+	int serial_cpu;			/* where tx_work runs; -1: not picked */
+	struct napi_struct napi;	/* delivers rx_queue */
 
 	atomic64_t last_rx;		/* ns, CLOCK_BOOTTIME */
 	struct sloop_stats __percpu *stats;

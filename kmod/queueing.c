@@ -4,9 +4,12 @@
  *
  * Every packet goes on two queues: the peer's ordered queue and a
  * device-wide ring drained by one worker per CPU. The workers seal or open
- * packets in any order and mark them done; the peer's serial work then
+ * packets in any order and mark them done; the peer's serial stage then
  * takes packets from the head of its ordered queue while they are done, so
- * that packets leave (or are delivered) in the order they came.
+ * that packets leave (or are delivered) in the order they came. The serial
+ * stage of transmit is a work item, that of receive the peer's NAPI
+ * context: it runs on one CPU at a time, wherever it was scheduled, and
+ * its GRO sees the whole stream, in order.
  */
 #include <linux/cpumask.h>
 #include <linux/percpu.h>
@@ -26,10 +29,11 @@ static void sloop_queue_free_workers(struct sloop_crypt_queue *q)
 }
 
 int sloop_queue_init(struct sloop_device *sl, struct sloop_crypt_queue *q,
-		     work_func_t fn)
+		     work_func_t fn, bool rx)
 {
 	int cpu, ret;
 
+	q->rx = rx;
 	ret = ptr_ring_init(&q->ring, SLOOP_RING_SIZE, GFP_KERNEL);
 	if (ret)
 		return ret;
@@ -97,10 +101,11 @@ void sloop_skb_free(struct sk_buff *skb)
 }
 
 void sloop_queue_crypt(struct sloop_device *sl, struct sloop_crypt_queue *q,
-		       struct sk_buff_head *ordered, struct work_struct *serial,
 		       struct sk_buff *skb)
 {
 	struct sloop_skb_cb *cb = SLOOP_CB(skb);
+	struct sk_buff_head *ordered = q->rx ? &cb->peer->rx_queue :
+					       &cb->peer->tx_queue;
 	unsigned long flags;
 	int cpu;
 
@@ -119,15 +124,34 @@ void sloop_queue_crypt(struct sloop_device *sl, struct sloop_crypt_queue *q,
 	if (unlikely(ptr_ring_produce_bh(&q->ring, skb))) {
 		/* It is on the ordered queue: let the serial stage free it. */
 		cb->drop_reason = SLOOP_STATS_A_DROP_QUEUE_FULL;
-		sloop_queue_done(skb, SLOOP_PKT_DEAD, serial);
+		sloop_queue_done(q, skb, SLOOP_PKT_DEAD);
 		return;
 	}
 	cpu = sloop_queue_next_cpu(q);
 	queue_work_on(cpu, sl->wq, &per_cpu_ptr(q->workers, cpu)->work);
 }
 
-void sloop_queue_done(struct sk_buff *skb, enum sloop_pkt_state state,
-		      struct work_struct *serial)
+/*
+ * A peer's transmit work runs on one CPU, picked by its id, while that CPU
+ * is online. What it hands to the underlay then lands on one backlog (of
+ * a veth, say), in order; two runs on two CPUs could each leave part of
+ * the stream on their own CPU, to be received in parallel, out of order.
+ */
+static int sloop_queue_serial_cpu(struct sloop_peer *peer)
+{
+	int cpu = READ_ONCE(peer->serial_cpu);
+
+	if (likely(cpu >= 0 && cpu_online(cpu)))
+		return cpu;
+	cpu = cpumask_nth(peer->id % num_online_cpus(), cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_first(cpu_online_mask);
+	WRITE_ONCE(peer->serial_cpu, cpu);
+	return cpu;
+}
+
+void sloop_queue_done(struct sloop_crypt_queue *q, struct sk_buff *skb,
+		      enum sloop_pkt_state state)
 {
 	struct sloop_peer *peer = sloop_peer_get(SLOOP_CB(skb)->peer);
 
@@ -136,7 +160,11 @@ void sloop_queue_done(struct sk_buff *skb, enum sloop_pkt_state state,
 	 * drop its peer reference: hold our own until the work is queued.
 	 */
 	atomic_set_release(&SLOOP_CB(skb)->state, state);
-	queue_work(peer->sl->wq, serial);
+	if (q->rx)
+		napi_schedule(&peer->napi);
+	else
+		queue_work_on(sloop_queue_serial_cpu(peer), peer->sl->wq,
+			      &peer->tx_work);
 	sloop_peer_put(peer);
 }
 

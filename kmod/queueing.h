@@ -33,27 +33,34 @@ struct sloop_skb_cb {
 
 #define SLOOP_CB(skb) ((struct sloop_skb_cb *)(skb)->cb)
 
+/* @rx: the decrypt queue, whose serial stage is the peer's NAPI. */
 int sloop_queue_init(struct sloop_device *sl, struct sloop_crypt_queue *q,
-		     work_func_t fn);
+		     work_func_t fn, bool rx);
 void sloop_queue_uninit(struct sloop_crypt_queue *q);
 /*
- * Puts @skb on the peer's ordered queue and on the device's crypto ring.
- * On failure the packet is dropped (counted as queue full) and its
- * references released. Call with BHs disabled or from process context.
+ * Puts @skb on its peer's ordered queue for @q's direction and on the
+ * device's crypto ring. On failure the packet is dropped (counted as queue
+ * full) and its references released. Call with BHs disabled or from
+ * process context.
  */
 void sloop_queue_crypt(struct sloop_device *sl, struct sloop_crypt_queue *q,
-		       struct sk_buff_head *ordered, struct work_struct *serial,
 		       struct sk_buff *skb);
-/* A crypto worker finished @skb: hand it to the peer's serial stage. */
-void sloop_queue_done(struct sk_buff *skb, enum sloop_pkt_state state,
-		      struct work_struct *serial);
+/*
+ * A crypto worker finished @skb: hand it to the peer's serial stage. For
+ * receive that schedules the peer's NAPI and leaves NET_RX pending: a
+ * worker in process context runs it (sloop_queue_run_softirqs) at least
+ * before it sleeps or returns.
+ */
+void sloop_queue_done(struct sloop_crypt_queue *q, struct sk_buff *skb,
+		      enum sloop_pkt_state state);
 /* The head of @ordered if its crypto is over, else NULL. */
 struct sk_buff *sloop_queue_next(struct sk_buff_head *ordered);
 /*
- * The serial stages hand packets to the stack with BHs off, turning them
+ * The transmit work hands packets to the stack with BHs off, turning them
  * back on every SLOOP_SERIAL_BATCH packets (a NAPI budget): what was
- * handed on meanwhile is then processed in one softirq run, with GRO
- * merging the delivered segments, instead of one run per packet.
+ * handed on meanwhile is then processed in one softirq run instead of one
+ * run per packet. The decrypt workers likewise let the peers' NAPI polls
+ * run once per batch, so that their GRO merges the batch.
  */
 #define SLOOP_SERIAL_BATCH	64
 
@@ -63,6 +70,13 @@ static inline void sloop_queue_batch_tick(unsigned int *n)
 		return;
 	local_bh_enable();
 	local_bh_disable();
+}
+
+/* Runs the softirqs pending on this CPU, such as the NAPI polls. */
+static inline void sloop_queue_run_softirqs(void)
+{
+	local_bh_disable();
+	local_bh_enable();
 }
 
 /* Releases the packet's references and frees it. */

@@ -4,9 +4,9 @@
  *
  * encap_rcv finds the peer by receiver index, removes header protection,
  * picks the key slot by phase and queues the packet; a crypto worker opens
- * it and checks the replay window; the peer's serial work then delivers
+ * it and checks the replay window; the peer's NAPI poll then delivers
  * packets in order: IP packets (after checking their inner source) to the
- * stack, control messages to the owner, keepalives nowhere.
+ * stack through GRO, control messages to the owner, keepalives nowhere.
  */
 #include <linux/ip.h>
 #include <linux/ipv6.h>
@@ -80,8 +80,7 @@ void sloop_receive(struct sloop_device *sl, struct sk_buff *skb)
 	cb->peer = peer;
 	cb->ks = ks;
 	cb->counter = counter;
-	sloop_queue_crypt(sl, &sl->decrypt_queue, &peer->rx_queue,
-			  &peer->rx_work, skb);
+	sloop_queue_crypt(sl, &sl->decrypt_queue, skb);
 	return;
 
 drop:
@@ -94,8 +93,14 @@ void sloop_receive_crypt_work(struct work_struct *work)
 		container_of(work, struct sloop_crypt_worker, work);
 	struct sloop_device *sl = w->sl;
 	struct sk_buff *skb;
+	unsigned int n = 0;
 
-	while ((skb = ptr_ring_consume_bh(&sl->decrypt_queue.ring))) {
+	/*
+	 * Not the _bh consume: its unlock would run the NAPI poll after every
+	 * packet. The polls run once per batch instead, each with a batch of
+	 * packets for its GRO (or at an interrupt in between).
+	 */
+	while ((skb = ptr_ring_consume(&sl->decrypt_queue.ring))) {
 		struct sloop_skb_cb *cb = SLOOP_CB(skb);
 		enum sloop_pkt_state state = SLOOP_PKT_DEAD;
 
@@ -107,9 +112,13 @@ void sloop_receive_crypt_work(struct work_struct *work)
 			atomic64_inc(&cb->ks->rx_packets);
 			state = SLOOP_PKT_DONE;
 		}
-		sloop_queue_done(skb, state, &cb->peer->rx_work);
+		sloop_queue_done(&sl->decrypt_queue, skb, state);
+		if (++n % SLOOP_SERIAL_BATCH)
+			continue;
+		sloop_queue_run_softirqs();
 		cond_resched();
 	}
+	sloop_queue_run_softirqs();
 }
 
 /* The outer source of an authenticated packet becomes the endpoint. */
@@ -187,7 +196,7 @@ static void sloop_receive_deliver(struct sloop_peer *peer,
 	unsigned int len;
 	int family;
 
-	/* The serial work holds BHs off for the lookup and the GRO cells. */
+	/* The NAPI poll: softirq, or a busy poll with BHs off. */
 	lockdep_assert_in_softirq();
 	family = sloop_receive_ip_len(skb, &saddr);
 	if (!family) {
@@ -196,6 +205,11 @@ static void sloop_receive_deliver(struct sloop_peer *peer,
 	}
 	if (sloop_allowedips_lookup(&sl->aips, family, saddr) != peer) {
 		sloop_receive_drop(sl, peer, skb, SLOOP_STATS_A_DROP_BAD_SRC);
+		return;
+	}
+	if (unlikely(!netif_running(dev))) {
+		DEV_STATS_INC(dev, rx_dropped);
+		kfree_skb(skb);
 		return;
 	}
 	len = skb->len;
@@ -212,8 +226,8 @@ static void sloop_receive_deliver(struct sloop_peer *peer,
 	sloop_stat_add(peer->stats, SLOOP_STATS_A_RX_BYTES, len);
 	sloop_stat_add(sl->stats, SLOOP_STATS_A_RX_PACKETS, 1);
 	sloop_stat_add(sl->stats, SLOOP_STATS_A_RX_BYTES, len);
-	if (likely(gro_cells_receive(&sl->gro_cells, skb) == NET_RX_SUCCESS))
-		dev_sw_netstats_rx_add(dev, len);
+	dev_sw_netstats_rx_add(dev, len);
+	napi_gro_receive(&peer->napi, skb);
 }
 
 static void sloop_receive_ctrl(struct sloop_peer *peer, struct sk_buff *skb)
@@ -266,22 +280,22 @@ static void sloop_receive_one(struct sloop_peer *peer, struct sk_buff *skb)
 		sloop_receive_deliver(peer, skb);
 }
 
-void sloop_receive_serial_work(struct work_struct *work)
+int sloop_receive_poll(struct napi_struct *napi, int budget)
 {
-	struct sloop_peer *peer = container_of(work, struct sloop_peer,
-					       rx_work);
+	struct sloop_peer *peer = container_of(napi, struct sloop_peer, napi);
 	struct sloop_device *sl = peer->sl;
 	struct sk_buff *skb;
-	unsigned int n = 0;
+	int done = 0;
 
-	/* The peer may lose its last reference here: RCU keeps it. */
+	/* netpoll's zero budget asks for transmit completions only. */
+	if (unlikely(budget <= 0))
+		return 0;
+	/* napi_disable() keeps the peer alive; RCU guards the lookups. */
 	rcu_read_lock();
-	local_bh_disable();
-	while ((skb = sloop_queue_next(&peer->rx_queue))) {
+	while (done < budget && (skb = sloop_queue_next(&peer->rx_queue))) {
 		struct sloop_skb_cb *cb = SLOOP_CB(skb);
 
-		sloop_queue_batch_tick(&n);
-
+		done++;
 		if (atomic_read(&cb->state) == SLOOP_PKT_DEAD) {
 			sloop_stat_add(peer->stats, cb->drop_reason, 1);
 			sloop_stat_add(sl->stats, cb->drop_reason, 1);
@@ -292,6 +306,8 @@ void sloop_receive_serial_work(struct work_struct *work)
 		sloop_skb_release_refs(skb);
 		sloop_receive_one(peer, skb);
 	}
-	local_bh_enable();
 	rcu_read_unlock();
+	if (done < budget)
+		napi_complete_done(napi, done);
+	return done;
 }

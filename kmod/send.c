@@ -134,8 +134,7 @@ static int sloop_send_one(struct sloop_peer *peer, struct sk_buff *skb,
 	cb->counter = counter;
 	cb->len = len;
 	cb->is_ctrl = is_ctrl;
-	sloop_queue_crypt(sl, &sl->encrypt_queue, &peer->tx_queue,
-			  &peer->tx_work, skb);
+	sloop_queue_crypt(sl, &sl->encrypt_queue, skb);
 	return 0;
 
 malformed:
@@ -260,7 +259,7 @@ void sloop_send_crypt_work(struct work_struct *work)
 			}
 			rcu_read_unlock_bh();
 		}
-		sloop_queue_done(skb, state, &peer->tx_work);
+		sloop_queue_done(&sl->encrypt_queue, skb, state);
 		cond_resched();
 	}
 }

@@ -147,13 +147,14 @@ dp_dev_stat() {
 		fail "no device $2 in $1"
 }
 
-# dp_drops NS DEV: sum of the drop counters, device-wide, except no_route:
-# that one also counts the stack's own IPv6 chatter (router solicitations,
-# MLD reports to ff02::/16) that no peer owns, so scenarios check it apart.
+# dp_drops NS DEV [SKIP]: sum of the drop counters, device-wide, except
+# no_route and counter SKIP: no_route also counts the stack's own IPv6
+# chatter (router solicitations, MLD reports to ff02::/16) that no peer
+# owns, so scenarios check it apart.
 dp_drops() {
-	dp_json "$1" "$2" | jq '[.devices[0].stats | to_entries[] |
-		select((.key | startswith("drop_")) and .key != "drop_no_route") |
-		.value] | add // 0'
+	dp_json "$1" "$2" | jq --arg skip "${3:-}" '[.devices[0].stats |
+		to_entries[] | select((.key | startswith("drop_")) and
+		.key != "drop_no_route" and .key != $skip) | .value] | add // 0'
 }
 
 # dp_require_carrier NS DEV: the carrier is on (IPv6 and routing need it).
